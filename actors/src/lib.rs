@@ -1,0 +1,1 @@
+//! rwaku-actors (being written).

@@ -1,0 +1,1 @@
+//! rwaku-integration-tests (being written).

@@ -1,0 +1,268 @@
+//! `NodeConfig`: every setting of a node, named after nwaku's flags so an operator can move a
+//! unit file or TOML file over. The binary layers defaults < TOML file < `RWAKU_*` environment
+//! < CLI flags into this struct; `validate` then checks what serde cannot.
+
+use std::{net::IpAddr, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::topics::{ClusterId, MAX_SHARD_INDEX, ShardId};
+
+/// A configuration value that is present but wrong. Names the key, as the flag is spelled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value for `{key}`: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The log levels nwaku accepts, in order of verbosity.
+pub const LOG_LEVELS: [&str; 7] = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Peers of another cluster are disconnected after the metadata exchange.
+    pub cluster_id: ClusterId,
+    /// Shards to relay; empty means every shard of `num-shards-in-network`.
+    pub shard: Vec<ShardId>,
+    /// Shards of the cluster for autosharding; 0 means static sharding only.
+    pub num_shards_in_network: u16,
+    /// secp256k1 private key, 64 hex characters. Default: kept in the data directory.
+    pub nodekey: Option<String>,
+    pub listen_address: IpAddr,
+    pub tcp_port: u16,
+    /// Added to every port, handy for several nodes on one host.
+    pub ports_shift: u16,
+    pub websocket_support: bool,
+    pub websocket_port: u16,
+    /// Multiaddrs with `/p2p/<peer id>` to dial at start and keep connected.
+    pub staticnode: Vec<String>,
+    pub max_connections: u32,
+    pub agent_string: String,
+    pub relay: bool,
+    pub store: bool,
+    pub rest: bool,
+    pub rest_address: IpAddr,
+    pub rest_port: u16,
+    /// Mounts `/admin/v1/*`.
+    pub rest_admin: bool,
+    pub metrics_server: bool,
+    pub metrics_server_address: IpAddr,
+    pub metrics_server_port: u16,
+    pub log_level: String,
+    /// Where the node key and the embedded store live.
+    pub data_dir: PathBuf,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            cluster_id: 0,
+            shard: Vec::new(),
+            num_shards_in_network: 1,
+            nodekey: None,
+            listen_address: IpAddr::from([0, 0, 0, 0]),
+            tcp_port: 60000,
+            ports_shift: 0,
+            websocket_support: false,
+            websocket_port: 8000,
+            staticnode: Vec::new(),
+            max_connections: 50,
+            agent_string: concat!("rwaku-", env!("CARGO_PKG_VERSION")).to_string(),
+            relay: true,
+            store: false,
+            rest: true,
+            rest_address: IpAddr::from([127, 0, 0, 1]),
+            rest_port: 8645,
+            rest_admin: false,
+            metrics_server: false,
+            metrics_server_address: IpAddr::from([127, 0, 0, 1]),
+            metrics_server_port: 8008,
+            log_level: "INFO".to_string(),
+            data_dir: PathBuf::from("./rwaku-data"),
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Checks the values serde accepted but the node cannot run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(bad) = self.shard.iter().find(|s| **s > MAX_SHARD_INDEX) {
+            return Err(ConfigError::new(
+                "shard",
+                format!("{bad} is above the highest shard index {MAX_SHARD_INDEX}"),
+            ));
+        }
+        if self.num_shards_in_network > MAX_SHARD_INDEX + 1 {
+            return Err(ConfigError::new(
+                "num-shards-in-network",
+                format!(
+                    "{} is more than the 1024 shards of a cluster",
+                    self.num_shards_in_network
+                ),
+            ));
+        }
+        if self.num_shards_in_network > 0 {
+            if let Some(bad) = self
+                .shard
+                .iter()
+                .find(|s| **s >= self.num_shards_in_network)
+            {
+                return Err(ConfigError::new(
+                    "shard",
+                    format!(
+                        "{bad} is outside the {} shards of num-shards-in-network (set it to 0 for static sharding)",
+                        self.num_shards_in_network
+                    ),
+                ));
+            }
+        }
+        if !LOG_LEVELS.contains(&self.log_level.to_ascii_uppercase().as_str()) {
+            return Err(ConfigError::new(
+                "log-level",
+                format!(
+                    "{:?} is not one of {}",
+                    self.log_level,
+                    LOG_LEVELS.join(", ")
+                ),
+            ));
+        }
+        if let Some(key) = &self.nodekey {
+            let digits = key.strip_prefix("0x").unwrap_or(key);
+            if digits.len() != 64 || hex::decode(digits).is_err() {
+                return Err(ConfigError::new(
+                    "nodekey",
+                    "expected 64 hex characters (a secp256k1 private key)",
+                ));
+            }
+        }
+        for (key, port) in [
+            ("tcp-port", self.tcp_port),
+            ("websocket-port", self.websocket_port),
+            ("rest-port", self.rest_port),
+            ("metrics-server-port", self.metrics_server_port),
+        ] {
+            if port != 0 && port.checked_add(self.ports_shift).is_none() {
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "{port} plus ports-shift {} is above 65535",
+                        self.ports_shift
+                    ),
+                ));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::new("max-connections", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// A port with `ports-shift` applied; 0 stays 0 (let the OS choose).
+    pub fn shifted(&self, port: u16) -> u16 {
+        if port == 0 {
+            0
+        } else {
+            port.saturating_add(self.ports_shift)
+        }
+    }
+
+    /// The shards this node relays: the configured ones, or every autosharding shard.
+    pub fn relay_shards(&self) -> Vec<ShardId> {
+        if !self.shard.is_empty() {
+            let mut shards = self.shard.clone();
+            shards.sort_unstable();
+            shards.dedup();
+            return shards;
+        }
+        (0..self.num_shards_in_network).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_nwaku() {
+        let c = NodeConfig::default();
+        assert_eq!(
+            (
+                c.tcp_port,
+                c.websocket_port,
+                c.rest_port,
+                c.metrics_server_port
+            ),
+            (60000, 8000, 8645, 8008)
+        );
+        assert!(c.relay && c.rest && !c.store && !c.metrics_server);
+        assert_eq!(c.relay_shards(), vec![0]);
+        c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err =
+            serde_json::from_str::<NodeConfig>(r#"{"tcp-prot": 1}"#).expect_err("unknown key");
+        assert!(err.to_string().contains("tcp-prot"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases: [(&str, NodeConfig); 4] = [
+            (
+                "shard",
+                NodeConfig {
+                    shard: vec![1024],
+                    ..Default::default()
+                },
+            ),
+            (
+                "shard",
+                NodeConfig {
+                    shard: vec![3],
+                    num_shards_in_network: 2,
+                    ..Default::default()
+                },
+            ),
+            (
+                "log-level",
+                NodeConfig {
+                    log_level: "LOUD".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "nodekey",
+                NodeConfig {
+                    nodekey: Some("abc".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (key, config) in cases {
+            assert_eq!(config.validate().expect_err("invalid").key, key);
+        }
+    }
+
+    #[test]
+    fn static_shards_are_sorted_and_unique() {
+        let c = NodeConfig {
+            shard: vec![64, 32, 64],
+            num_shards_in_network: 0,
+            ..Default::default()
+        };
+        c.validate().expect("valid");
+        assert_eq!(c.relay_shards(), vec![32, 64]);
+    }
+}

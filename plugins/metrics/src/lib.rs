@@ -1,0 +1,1 @@
+//! rwaku-metrics (being written).

@@ -1,0 +1,1 @@
+//! rwaku-relay (being written).

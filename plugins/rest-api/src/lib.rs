@@ -1,0 +1,1 @@
+//! rwaku-rest-api (being written).

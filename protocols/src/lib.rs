@@ -1,0 +1,1 @@
+//! rwaku-protocols (being written).
