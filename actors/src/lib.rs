@@ -1,1 +1,28 @@
-//! rwaku-actors (being written).
+//! rwaku-actors: the runtime every plugin runs in. One tokio task (the `NetworkDriver`) owns
+//! the libp2p Swarm; actors hold a cloneable `NetworkHandle` and get events over bounded
+//! channels. The `Supervisor` starts the configured plugins, watches critical tasks and shuts
+//! the node down cleanly.
+
+pub mod bus;
+pub mod context;
+pub mod health;
+pub mod metadata;
+pub mod network;
+pub mod node_key;
+pub mod rest_routes;
+pub mod runtime;
+pub mod stream_server;
+pub mod supervisor;
+
+pub use bus::EventBus;
+pub use context::NodeContext;
+pub use health::HealthRegistry;
+pub use network::{NetworkCommand, NetworkEvent, NetworkHandle};
+pub use supervisor::Supervisor;
+
+/// A plugin as the runtime starts it.
+pub type NodePlugin = Box<dyn rwaku_core::Plugin<NodeContext>>;
+
+/// Re-exported so plugins name one libp2p version.
+pub use libp2p;
+pub use libp2p_stream;

@@ -112,20 +112,18 @@ impl NodeConfig {
                 ),
             ));
         }
-        if self.num_shards_in_network > 0 {
-            if let Some(bad) = self
-                .shard
-                .iter()
-                .find(|s| **s >= self.num_shards_in_network)
-            {
-                return Err(ConfigError::new(
-                    "shard",
-                    format!(
-                        "{bad} is outside the {} shards of num-shards-in-network (set it to 0 for static sharding)",
-                        self.num_shards_in_network
-                    ),
-                ));
-            }
+        if let Some(bad) = self
+            .shard
+            .iter()
+            .find(|s| self.num_shards_in_network > 0 && **s >= self.num_shards_in_network)
+        {
+            return Err(ConfigError::new(
+                "shard",
+                format!(
+                    "{bad} is outside the {} shards of num-shards-in-network (set it to 0 for static sharding)",
+                    self.num_shards_in_network
+                ),
+            ));
         }
         if !LOG_LEVELS.contains(&self.log_level.to_ascii_uppercase().as_str()) {
             return Err(ConfigError::new(

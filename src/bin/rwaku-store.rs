@@ -1,1 +1,5 @@
-fn main() {}
+//! `rwaku-store`: see `rwaku::Profile::Store`.
+
+fn main() -> std::process::ExitCode {
+    rwaku::main_for(rwaku::Profile::Store)
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! `rwaku`: see `rwaku::Profile::Full`.
+
+fn main() -> std::process::ExitCode {
+    rwaku::main_for(rwaku::Profile::Full)
+}

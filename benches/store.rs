@@ -1,0 +1,2 @@
+//! Store benchmark: being written.
+fn main() {}

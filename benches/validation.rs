@@ -1,0 +1,2 @@
+//! Validation benchmark: being written.
+fn main() {}

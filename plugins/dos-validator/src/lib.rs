@@ -1,0 +1,1 @@
+//! rwaku-plugin-dos-validator: being written.

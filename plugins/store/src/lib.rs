@@ -1,0 +1,1 @@
+//! rwaku-plugin-store: being written.
