@@ -46,7 +46,8 @@ fn help_lists_the_flags_on_every_binary() -> anyhow::Result<()> {
 #[test]
 fn bad_values_exit_non_zero_and_name_the_key() -> anyhow::Result<()> {
     let rwaku = binary("rwaku")?;
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
         (&["--tcp-port=seventy"], &[], "tcp-port"),
         (&[], &[("RWAKU_LOG_LEVEL", "LOUD")], "log-level"),
         (&["--shard=5000"], &[], "shard"),

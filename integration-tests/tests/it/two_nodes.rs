@@ -109,10 +109,11 @@ async fn a_node_of_another_cluster_is_disconnected() -> anyhow::Result<()> {
     let base = a.rest_base();
     let mut connected_samples = 0;
     for _ in 0..10 {
-        if let Some(entry) = rest::peer(&base, &other_id).await {
-            if entry["connected"] == "Connected" && entry["cluster"].as_u64().is_some() {
-                connected_samples += 1;
-            }
+        if let Some(entry) = rest::peer(&base, &other_id).await
+            && entry["connected"] == "Connected"
+            && entry["cluster"].as_u64().is_some()
+        {
+            connected_samples += 1;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
