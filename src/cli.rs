@@ -69,6 +69,21 @@ pub struct CliArgs {
     /// Mount the store (archive + store v3 server). [default: false]
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub store: Option<bool>,
+    /// Store database: sqlite://<path> or postgres://user:pass@host:port/db. [default: sqlite://<data-dir>/store.sqlite3]
+    #[arg(long)]
+    pub store_message_db_url: Option<String>,
+    /// time:<seconds>, capacity:<n>, size:<N>MB|GB or none. [default: time:172800]
+    #[arg(long)]
+    pub store_message_retention_policy: Option<String>,
+    /// PostgreSQL connections. [default: 50]
+    #[arg(long)]
+    pub store_max_num_db_connections: Option<u32>,
+    /// <shard>:<public key hex>; only messages signed with that key are relayed (repeatable).
+    #[arg(long, action = ArgAction::Append)]
+    pub protected_shard: Option<Vec<String>>,
+    /// Messages cached per topic for GET /relay/v1/messages. [default: 50]
+    #[arg(long)]
+    pub rest_relay_cache_capacity: Option<u32>,
     /// Serve the REST API. [default: true]
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub rest: Option<bool>,

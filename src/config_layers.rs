@@ -12,7 +12,7 @@ use crate::{cli::CliArgs, profile::Profile};
 const ENV_PREFIX: &str = "RWAKU_";
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: [&str; 2] = ["shard", "staticnode"];
+const LIST_KEYS: [&str; 3] = ["shard", "staticnode", "protected-shard"];
 
 /// Deprecated keys that are ignored, with the warning to print.
 const IGNORED_KEYS: [(&str, &str); 2] = [
@@ -106,6 +106,20 @@ fn cli_layer(
     over!("agent-string", args.agent_string.clone());
     over!("relay", args.relay);
     over!("store", args.store);
+    over!("store-message-db-url", args.store_message_db_url.clone());
+    over!(
+        "store-message-retention-policy",
+        args.store_message_retention_policy.clone()
+    );
+    over!(
+        "store-max-num-db-connections",
+        args.store_max_num_db_connections.map(i64::from)
+    );
+    over!("protected-shard", args.protected_shard.clone());
+    over!(
+        "rest-relay-cache-capacity",
+        args.rest_relay_cache_capacity.map(i64::from)
+    );
     over!("rest", args.rest);
     over!("rest-address", args.rest_address.map(|a| a.to_string()));
     over!("rest-port", args.rest_port.map(i64::from));

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     bus::EventBus, health::HealthRegistry, network::NetworkHandle, rest_routes::RestRoutes,
+    validation::ValidatorRegistry,
 };
 
 pub type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -38,6 +39,8 @@ pub struct NodeContext {
     pub bus: EventBus,
     pub health: HealthRegistry,
     pub rest: RestRoutes,
+    /// Shard validators; validator plugins start before relay and lightpush.
+    pub validators: ValidatorRegistry,
     pub(crate) critical: CriticalFailures,
     pub(crate) shutdown_hooks: Vec<(&'static str, ShutdownHook)>,
 }

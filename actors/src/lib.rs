@@ -13,12 +13,14 @@ pub mod rest_routes;
 pub mod runtime;
 pub mod stream_server;
 pub mod supervisor;
+pub mod validation;
 
 pub use bus::EventBus;
 pub use context::NodeContext;
 pub use health::HealthRegistry;
 pub use network::{NetworkCommand, NetworkEvent, NetworkHandle};
 pub use supervisor::Supervisor;
+pub use validation::{ValidateMessage, ValidationOutcome, ValidatorRegistry};
 
 /// A plugin as the runtime starts it.
 pub type NodePlugin = Box<dyn rwaku_core::Plugin<NodeContext>>;

@@ -157,6 +157,7 @@ impl Supervisor {
             bus: EventBus::default(),
             health: health.clone(),
             rest: RestRoutes::default(),
+            validators: Default::default(),
             critical: CriticalFailures(critical_tx),
             shutdown_hooks: Vec::new(),
         };

@@ -50,7 +50,17 @@ pub struct NodeConfig {
     pub max_connections: u32,
     pub agent_string: String,
     pub relay: bool,
+    /// `<shard>:<public key hex>`: only messages signed by that key are relayed on the shard.
+    pub protected_shard: Vec<String>,
+    /// Messages kept per topic for `GET /relay/v1/messages/{topic}`.
+    pub rest_relay_cache_capacity: u32,
     pub store: bool,
+    /// `sqlite://<path>` or `postgres://user:pass@host:port/db`; default
+    /// `sqlite://<data-dir>/store.sqlite3`.
+    pub store_message_db_url: Option<String>,
+    /// `time:<seconds>`, `capacity:<n>`, `size:<N>MB|GB` or `none`.
+    pub store_message_retention_policy: String,
+    pub store_max_num_db_connections: u32,
     pub rest: bool,
     pub rest_address: IpAddr,
     pub rest_port: u16,
@@ -80,7 +90,12 @@ impl Default for NodeConfig {
             max_connections: 50,
             agent_string: concat!("rwaku-", env!("CARGO_PKG_VERSION")).to_string(),
             relay: true,
+            protected_shard: Vec::new(),
+            rest_relay_cache_capacity: 50,
             store: false,
+            store_message_db_url: None,
+            store_message_retention_policy: "time:172800".to_string(),
+            store_max_num_db_connections: 50,
             rest: true,
             rest_address: IpAddr::from([127, 0, 0, 1]),
             rest_port: 8645,
@@ -160,6 +175,9 @@ impl NodeConfig {
                 ));
             }
         }
+        if self.store_max_num_db_connections == 0 {
+            return Err(ConfigError::new("store-max-num-db-connections", "must be at least 1"));
+        }
         if self.max_connections == 0 {
             return Err(ConfigError::new("max-connections", "must be at least 1"));
         }
@@ -173,6 +191,13 @@ impl NodeConfig {
         } else {
             port.saturating_add(self.ports_shift)
         }
+    }
+
+    /// The store database URL, with the embedded SQLite default filled in.
+    pub fn store_db_url(&self) -> String {
+        self.store_message_db_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("store.sqlite3").display()))
     }
 
     /// The shards this node relays: the configured ones, or every autosharding shard.
