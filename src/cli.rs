@@ -20,6 +20,8 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 #[derive(Debug, Parser, Default)]
 #[command(version, about = "rwaku: a Waku v2 node", long_about = None)]
 pub struct CliArgs {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// TOML configuration file; keys are the flag names (tcp-port = 60000).
     #[arg(long, value_name = "PATH")]
     pub config_file: Option<PathBuf>,
@@ -118,6 +120,50 @@ pub struct CliArgs {
     /// Deprecated in nwaku (removed): a pubsub topic; its shard is relayed.
     #[arg(long, hide = true, action = ArgAction::Append)]
     pub pubsub_topic: Option<Vec<String>>,
+}
+
+/// Tools for community owners; without a subcommand the binary runs a node.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Prints a new protected-shard key pair as hex (JSON).
+    Keygen(KeygenArgs),
+    /// Signs a message for a protected shard and prints the JSON body of
+    /// POST /relay/v1/messages/{pubsubTopic}.
+    Sign(SignArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemeArg {
+    /// ECDSA over secp256k1, checked by nwaku, go-waku and rwaku.
+    Secp256k1,
+    /// Ed25519, checked by rwaku only.
+    Ed25519,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    #[arg(long, value_enum, default_value = "secp256k1")]
+    pub scheme: SchemeArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The shard's secret key, 64 hex chars.
+    #[arg(long)]
+    pub key: String,
+    #[arg(long, value_enum, default_value = "secp256k1")]
+    pub scheme: SchemeArg,
+    #[arg(long)]
+    pub pubsub_topic: String,
+    #[arg(long)]
+    pub content_topic: String,
+    #[arg(long)]
+    pub payload_base64: String,
+    /// Unix epoch nanoseconds. [default: now]
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    #[arg(long)]
+    pub ephemeral: bool,
 }
 
 pub struct Invocation {

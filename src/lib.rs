@@ -2,6 +2,8 @@
 //! this build and binary offer, set up logging, and hand everything to the Supervisor.
 
 pub mod cli;
+#[cfg(feature = "dos-validator")]
+pub mod community_keys;
 pub mod config_layers;
 pub mod logging;
 pub mod profile;
@@ -19,6 +21,9 @@ pub fn main_for(profile: Profile) -> ExitCode {
             return e;
         }
     };
+    if let Some(command) = &invocation.args.command {
+        return run_command(command);
+    }
     let config = match config_layers::load(&invocation.args, profile) {
         Ok(c) => c,
         Err(e) => {
@@ -48,4 +53,30 @@ pub fn main_for(profile: Profile) -> ExitCode {
     };
     let code = rwaku_actors::Supervisor::new(config, plugins).run_until_signal();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn run_command(command: &cli::Command) -> ExitCode {
+    #[cfg(feature = "dos-validator")]
+    {
+        let result = match command {
+            cli::Command::Keygen(args) => community_keys::keygen(args),
+            cli::Command::Sign(args) => community_keys::sign(args),
+        };
+        match result {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("rwaku: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+    #[cfg(not(feature = "dos-validator"))]
+    {
+        let _ = command;
+        eprintln!("rwaku: keygen and sign need a build with the `dos-validator` feature");
+        ExitCode::from(2)
+    }
 }

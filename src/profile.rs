@@ -45,6 +45,12 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
             "rwaku-relay is the relay-only binary; run rwaku or rwaku-store for a store node",
         ));
     }
+    if !config.protected_shard.is_empty() {
+        #[cfg(feature = "dos-validator")]
+        plugins.push(Box::new(rwaku_plugin_dos_validator::DosValidatorPlugin));
+        #[cfg(not(feature = "dos-validator"))]
+        return Err(missing("protected-shard", "dos-validator"));
+    }
     if config.relay {
         #[cfg(feature = "relay")]
         plugins.push(Box::new(rwaku_plugin_relay::RelayPlugin));
