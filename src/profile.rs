@@ -58,14 +58,10 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
         return Err(missing("relay", "relay"));
     }
     if config.store {
-        // The store plugin is wired by the store issue; until then the flag is refused.
+        #[cfg(feature = "store")]
+        plugins.push(Box::new(rwaku_plugin_store::StorePlugin));
         #[cfg(not(feature = "store"))]
         return Err(missing("store", "store"));
-        #[cfg(feature = "store")]
-        return Err(ConfigError::new(
-            "store",
-            "the store protocol is not wired into the node yet",
-        ));
     }
     if config.metrics_server {
         #[cfg(feature = "metrics")]
