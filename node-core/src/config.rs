@@ -176,7 +176,10 @@ impl NodeConfig {
             }
         }
         if self.store_max_num_db_connections == 0 {
-            return Err(ConfigError::new("store-max-num-db-connections", "must be at least 1"));
+            return Err(ConfigError::new(
+                "store-max-num-db-connections",
+                "must be at least 1",
+            ));
         }
         if self.max_connections == 0 {
             return Err(ConfigError::new("max-connections", "must be at least 1"));
@@ -195,9 +198,9 @@ impl NodeConfig {
 
     /// The store database URL, with the embedded SQLite default filled in.
     pub fn store_db_url(&self) -> String {
-        self.store_message_db_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("store.sqlite3").display()))
+        self.store_message_db_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("store.sqlite3").display())
+        })
     }
 
     /// The shards this node relays: the configured ones, or every autosharding shard.
