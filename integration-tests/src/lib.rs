@@ -3,8 +3,10 @@
 //! protocol streams.
 
 pub mod in_process;
+pub mod mesh;
 pub mod process;
 pub mod rest;
+pub mod restartable;
 
 use std::time::Duration;
 

@@ -3,4 +3,6 @@
 
 mod cli;
 mod oversized_frames;
+mod relay_mesh;
+mod relay_rest;
 mod two_nodes;
