@@ -31,12 +31,7 @@ pub fn keygen(args: &KeygenArgs) -> Result<String, String> {
     serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use rwaku_core::time::now_ns;
 
 pub fn sign(args: &SignArgs) -> Result<String, String> {
     let key = ShardSigningKey::from_hex(scheme(args.scheme), &args.key)

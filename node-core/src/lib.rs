@@ -8,6 +8,7 @@ pub mod events;
 pub mod message;
 pub mod message_hash;
 pub mod plugin;
+pub mod time;
 pub mod topics;
 
 pub use autosharding::shard_for_content_topic;

@@ -4,7 +4,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use futures::{StreamExt, stream::FuturesUnordered};
@@ -82,12 +82,7 @@ pub struct NetworkDriver {
     listen_addresses: Vec<Multiaddr>,
 }
 
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use rwaku_core::time::now_ns;
 
 fn peer_id_of(address: &Multiaddr) -> Option<PeerId> {
     address.iter().find_map(|p| match p {

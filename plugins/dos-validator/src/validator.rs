@@ -3,10 +3,7 @@
 //! and a 64-byte `meta` that signs its app hash with the shard's key. Other shards are not this
 //! validator's business. The rules run cheapest first, so junk never reaches the curve math.
 
-use std::{
-    collections::HashMap,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::collections::HashMap;
 
 use rwaku_core::{ClusterId, PubsubTopic, ShardId, WakuMessage};
 
@@ -25,10 +22,7 @@ pub const MESSAGE_WINDOW_NS: u64 = 5 * 60 * 1_000_000_000;
 
 /// The wall clock as Unix epoch nanoseconds, the unit of `WakuMessage::timestamp`.
 pub fn unix_time_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    rwaku_core::time::now_ns()
 }
 
 /// A set of protected shards that cannot be used.

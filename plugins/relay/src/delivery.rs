@@ -41,10 +41,7 @@ pub struct Delivery {
 }
 
 pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
+    rwaku_core::time::now_ns()
 }
 
 impl Delivery {

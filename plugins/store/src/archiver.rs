@@ -60,12 +60,7 @@ impl StoreArchiver {
     }
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use rwaku_core::time::now_ns;
 
 impl Actor for StoreArchiver {
     type Context = Context<Self>;

@@ -21,12 +21,7 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 #[derive(Default)]
 pub struct StorePlugin;
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use rwaku_core::time::now_ns;
 
 impl Plugin<NodeContext> for StorePlugin {
     fn name(&self) -> &'static str {

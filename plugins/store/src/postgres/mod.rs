@@ -380,10 +380,7 @@ async fn bring_up(shared: Arc<PgShared>) {
 }
 
 pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    rwaku_core::time::now_ns()
 }
 
 impl MessageStore for PgStore {
