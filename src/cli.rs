@@ -80,6 +80,27 @@ pub struct CliArgs {
     /// PostgreSQL connections. [default: 50]
     #[arg(long)]
     pub store_max_num_db_connections: Option<u32>,
+    /// Mount the filter v2 server. [default: false]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
+    pub filter: Option<bool>,
+    /// Peers the filter server serves at once. [default: 1000]
+    #[arg(long)]
+    pub filter_max_peers_to_serve: Option<u32>,
+    /// (pubsub, content topic) pairs per filter peer. [default: 1000]
+    #[arg(long)]
+    pub filter_max_criteria: Option<u32>,
+    /// Seconds a filter subscription lives without ping or refresh. [default: 300]
+    #[arg(long)]
+    pub filter_subscription_timeout: Option<u64>,
+    /// Mount the lightpush v3 and v2 servers (needs relay). [default: false]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
+    pub lightpush: Option<bool>,
+    /// Mount the peer-exchange responder. [default: true]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
+    pub peer_exchange: Option<bool>,
+    /// [proto:]volume/period<h|m|s|ms>, proto in store, storev3, lightpush, px, filter (repeatable).
+    #[arg(long, action = ArgAction::Append)]
+    pub rate_limit: Option<Vec<String>>,
     /// <shard>:<public key hex>; only messages signed with that key are relayed (repeatable).
     #[arg(long, action = ArgAction::Append)]
     pub protected_shard: Option<Vec<String>>,

@@ -12,7 +12,7 @@ use crate::{cli::CliArgs, profile::Profile};
 const ENV_PREFIX: &str = "RWAKU_";
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: [&str; 3] = ["shard", "staticnode", "protected-shard"];
+const LIST_KEYS: [&str; 4] = ["shard", "staticnode", "protected-shard", "rate-limit"];
 
 /// Deprecated keys that are ignored, with the warning to print.
 const IGNORED_KEYS: [(&str, &str); 2] = [
@@ -115,6 +115,22 @@ fn cli_layer(
         "store-max-num-db-connections",
         args.store_max_num_db_connections.map(i64::from)
     );
+    over!("filter", args.filter);
+    over!(
+        "filter-max-peers-to-serve",
+        args.filter_max_peers_to_serve.map(i64::from)
+    );
+    over!(
+        "filter-max-criteria",
+        args.filter_max_criteria.map(i64::from)
+    );
+    over!(
+        "filter-subscription-timeout",
+        args.filter_subscription_timeout.map(|v| v as i64)
+    );
+    over!("lightpush", args.lightpush);
+    over!("peer-exchange", args.peer_exchange);
+    over!("rate-limit", args.rate_limit.clone());
     over!("protected-shard", args.protected_shard.clone());
     over!(
         "rest-relay-cache-capacity",

@@ -63,6 +63,23 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
         #[cfg(not(feature = "store"))]
         return Err(missing("store", "store"));
     }
+    if config.filter {
+        #[cfg(feature = "filter")]
+        plugins.push(Box::new(rwaku_plugin_filter::FilterPlugin));
+        #[cfg(not(feature = "filter"))]
+        return Err(missing("filter", "filter"));
+    }
+    if config.lightpush {
+        #[cfg(feature = "lightpush")]
+        plugins.push(Box::new(rwaku_plugin_lightpush::LightpushPlugin));
+        #[cfg(not(feature = "lightpush"))]
+        return Err(missing("lightpush", "lightpush"));
+    }
+    // On by default as in nwaku, so a build without it simply does not answer.
+    #[cfg(feature = "peer-exchange")]
+    if config.peer_exchange {
+        plugins.push(Box::new(rwaku_plugin_peer_exchange::PeerExchangePlugin));
+    }
     if config.metrics_server {
         #[cfg(feature = "metrics")]
         plugins.push(Box::new(

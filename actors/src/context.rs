@@ -8,8 +8,8 @@ use rwaku_core::NodeConfig;
 use tokio::sync::mpsc;
 
 use crate::{
-    bus::EventBus, health::HealthRegistry, network::NetworkHandle, rest_routes::RestRoutes,
-    validation::ValidatorRegistry,
+    bus::EventBus, health::HealthRegistry, network::NetworkHandle, relay_port::RelayPort,
+    rest_routes::RestRoutes, validation::ValidatorRegistry,
 };
 
 pub type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -41,6 +41,8 @@ pub struct NodeContext {
     pub rest: RestRoutes,
     /// Shard validators; validator plugins start before relay and lightpush.
     pub validators: ValidatorRegistry,
+    /// Publishing through the relay, once the relay plugin has started.
+    pub relay: RelayPort,
     pub(crate) critical: CriticalFailures,
     pub(crate) shutdown_hooks: Vec<(&'static str, ShutdownHook)>,
 }

@@ -9,6 +9,8 @@ pub mod health;
 pub mod metadata;
 pub mod network;
 pub mod node_key;
+pub mod rate_limit;
+pub mod relay_port;
 pub mod rest_routes;
 pub mod runtime;
 pub mod stream_server;
@@ -19,6 +21,8 @@ pub use bus::EventBus;
 pub use context::NodeContext;
 pub use health::HealthRegistry;
 pub use network::{NetworkCommand, NetworkEvent, NetworkHandle};
+pub use rate_limit::PeerRateLimiter;
+pub use relay_port::{PublishError, PublishReceipt, RelayPort, RelayPublish};
 pub use supervisor::Supervisor;
 pub use validation::{ValidateMessage, ValidationOutcome, ValidatorRegistry};
 

@@ -173,6 +173,39 @@ pub async fn request(
         .map_err(|_| RequestError::Timeout)?
 }
 
+/// Opens a stream to `peer`, writes one frame and closes: the one-way protocols (filter push).
+/// The stream is opened over an existing connection when there is one, which is how a
+/// subscriber behind NAT gets its pushes.
+pub async fn send_one_way(
+    control: &mut libp2p_stream::Control,
+    peer: PeerId,
+    protocol: StreamProtocol,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(), RequestError> {
+    let exchange = async {
+        let mut stream = control
+            .open_stream(peer, protocol)
+            .await
+            .map_err(|e| match e {
+                libp2p_stream::OpenStreamError::UnsupportedProtocol(p) => {
+                    RequestError::Unsupported(p.to_string())
+                }
+                other => RequestError::Open(other.to_string()),
+            })?;
+        framing::write_frame(&mut stream, body)
+            .await
+            .map_err(|e| RequestError::Io(e.to_string()))?;
+        stream
+            .close()
+            .await
+            .map_err(|e| RequestError::Io(e.to_string()))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| RequestError::Timeout)?
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("peer does not support {0}")]

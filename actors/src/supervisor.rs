@@ -158,6 +158,7 @@ impl Supervisor {
             health: health.clone(),
             rest: RestRoutes::default(),
             validators: Default::default(),
+            relay: Default::default(),
             critical: CriticalFailures(critical_tx),
             shutdown_hooks: Vec::new(),
         };

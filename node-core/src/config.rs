@@ -6,7 +6,10 @@ use std::{net::IpAddr, path::PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::topics::{ClusterId, MAX_SHARD_INDEX, ShardId};
+use crate::{
+    rate_limit::RateLimitSpec,
+    topics::{ClusterId, MAX_SHARD_INDEX, ShardId},
+};
 
 /// A configuration value that is present but wrong. Names the key, as the flag is spelled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +64,21 @@ pub struct NodeConfig {
     /// `time:<seconds>`, `capacity:<n>`, `size:<N>MB|GB` or `none`.
     pub store_message_retention_policy: String,
     pub store_max_num_db_connections: u32,
+    /// Mount the filter v2 server.
+    pub filter: bool,
+    /// Subscribed peers the filter server holds at once.
+    pub filter_max_peers_to_serve: u32,
+    /// (pubsub topic, content topic) pairs one peer may hold.
+    pub filter_max_criteria: u32,
+    /// Seconds a subscription lives without a ping or a refresh.
+    pub filter_subscription_timeout: u64,
+    /// Mount the lightpush v3 and v2 servers (needs relay).
+    pub lightpush: bool,
+    /// Mount the peer-exchange responder.
+    pub peer_exchange: bool,
+    /// `[proto:]volume/period<h|m|s|ms>`, repeatable; proto is store, storev3, lightpush,
+    /// px or filter; without proto the limit is global.
+    pub rate_limit: Vec<String>,
     pub rest: bool,
     pub rest_address: IpAddr,
     pub rest_port: u16,
@@ -96,6 +114,13 @@ impl Default for NodeConfig {
             store_message_db_url: None,
             store_message_retention_policy: "time:172800".to_string(),
             store_max_num_db_connections: 50,
+            filter: false,
+            filter_max_peers_to_serve: 1000,
+            filter_max_criteria: 1000,
+            filter_subscription_timeout: 300,
+            lightpush: false,
+            peer_exchange: true,
+            rate_limit: Vec::new(),
             rest: true,
             rest_address: IpAddr::from([127, 0, 0, 1]),
             rest_port: 8645,
@@ -181,6 +206,31 @@ impl NodeConfig {
                 "must be at least 1",
             ));
         }
+        for (key, value) in [
+            (
+                "filter-max-peers-to-serve",
+                self.filter_max_peers_to_serve as u64,
+            ),
+            ("filter-max-criteria", self.filter_max_criteria as u64),
+            (
+                "filter-subscription-timeout",
+                self.filter_subscription_timeout,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        for spec in &self.rate_limit {
+            RateLimitSpec::parse(spec)
+                .map_err(|e| ConfigError::new("rate-limit", e.to_string()))?;
+        }
+        if self.lightpush && !self.relay {
+            return Err(ConfigError::new(
+                "lightpush",
+                "the lightpush server publishes through relay; turn relay on (as nwaku requires)",
+            ));
+        }
         if self.max_connections == 0 {
             return Err(ConfigError::new("max-connections", "must be at least 1"));
         }
@@ -201,6 +251,20 @@ impl NodeConfig {
         self.store_message_db_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", self.data_dir.join("store.sqlite3").display())
         })
+    }
+
+    /// The `--rate-limit` entry for `protocol` (a protocol entry wins over the global one).
+    pub fn rate_limit_for(&self, protocol: &str) -> Option<RateLimitSpec> {
+        let specs: Vec<RateLimitSpec> = self
+            .rate_limit
+            .iter()
+            .filter_map(|s| RateLimitSpec::parse(s).ok())
+            .collect();
+        specs
+            .iter()
+            .find(|s| s.protocol.as_deref() == Some(protocol))
+            .or_else(|| specs.iter().find(|s| s.protocol.is_none()))
+            .cloned()
     }
 
     /// The shards this node relays: the configured ones, or every autosharding shard.

@@ -8,6 +8,7 @@ pub mod events;
 pub mod message;
 pub mod message_hash;
 pub mod plugin;
+pub mod rate_limit;
 pub mod time;
 pub mod topics;
 
@@ -17,4 +18,5 @@ pub use events::{HealthState, MessageAccepted, SharedMessage};
 pub use message::{MAX_META_SIZE, MAX_WAKU_MESSAGE_SIZE, WakuMessage};
 pub use message_hash::MessageHash;
 pub use plugin::{Plugin, PluginError};
+pub use rate_limit::RateLimitSpec;
 pub use topics::{ClusterId, ContentTopic, PubsubTopic, ShardId, TopicError};

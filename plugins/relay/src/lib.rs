@@ -107,6 +107,7 @@ fn start_relay(ctx: &mut NodeContext, control: RelayControl) -> Result<(), Plugi
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let set = RelayShardSet::new(deps, shards.clone()).start();
+    ctx.relay.attach(set.clone().recipient());
     control.attach(set);
 
     if config.rest {

@@ -10,12 +10,15 @@ use actix::{
 };
 use tokio::sync::{broadcast, mpsc};
 
-use rwaku_actors::{NetworkEvent, network::GossipMessage};
+use rwaku_actors::{
+    NetworkEvent, PublishError, PublishReceipt, RelayPublish, network::GossipMessage,
+};
 use rwaku_core::{PubsubTopic, topics::MAX_SHARD_INDEX};
 
 use crate::{
     delivery::Delivery,
     metrics as names,
+    publish::Publish,
     shard::{RelayShard, ShardDeps, StopShard},
     stats::{ShardStats, ShardStatsSnapshot},
     validation::ShardValidation,
@@ -408,5 +411,24 @@ mod tests {
             relay.publish(s32.clone(), message()).await,
             Err(PublishError::NoPeers(s32.to_string()))
         );
+    }
+}
+
+/// Publishing for the other plugins (lightpush): forwarded to the topic's shard, which
+/// validates and publishes it.
+impl Handler<RelayPublish> for RelayShardSet {
+    type Result = ResponseFuture<Result<PublishReceipt, PublishError>>;
+
+    fn handle(&mut self, msg: RelayPublish, _ctx: &mut Self::Context) -> Self::Result {
+        let shard = self.shards.get(&msg.topic).map(|e| e.addr.clone());
+        Box::pin(async move {
+            let shard = shard.ok_or_else(|| PublishError::NotSubscribed(msg.topic.to_string()))?;
+            shard
+                .send(Publish {
+                    message: msg.message,
+                })
+                .await
+                .map_err(|_| PublishError::Stopped)?
+        })
     }
 }
