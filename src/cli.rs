@@ -92,6 +92,15 @@ pub struct CliArgs {
     /// Seconds a filter subscription lives without ping or refresh. [default: 300]
     #[arg(long)]
     pub filter_subscription_timeout: Option<u64>,
+    /// Remote filter server (multiaddr with /p2p/<id>) for the /filter/v2 REST routes.
+    #[arg(long)]
+    pub filternode: Option<String>,
+    /// Remote lightpush server (multiaddr with /p2p/<id>) for the /lightpush REST routes.
+    #[arg(long)]
+    pub lightpushnode: Option<String>,
+    /// Peer (multiaddr with /p2p/<id>) to ask for peers over peer exchange at start.
+    #[arg(long)]
+    pub peer_exchange_node: Option<String>,
     /// Mount the lightpush v3 and v2 servers (needs relay). [default: false]
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub lightpush: Option<bool>,

@@ -128,7 +128,10 @@ fn cli_layer(
         "filter-subscription-timeout",
         args.filter_subscription_timeout.map(|v| v as i64)
     );
+    over!("filternode", args.filternode.clone());
     over!("lightpush", args.lightpush);
+    over!("lightpushnode", args.lightpushnode.clone());
+    over!("peer-exchange-node", args.peer_exchange_node.clone());
     over!("peer-exchange", args.peer_exchange);
     over!("rate-limit", args.rate_limit.clone());
     over!("protected-shard", args.protected_shard.clone());

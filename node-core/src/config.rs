@@ -72,10 +72,18 @@ pub struct NodeConfig {
     pub filter_max_criteria: u32,
     /// Seconds a subscription lives without a ping or a refresh.
     pub filter_subscription_timeout: u64,
+    /// Multiaddr with `/p2p/<id>` of a remote filter server the node subscribes with (for
+    /// the `/filter/v2/*` REST routes).
+    pub filternode: Option<String>,
     /// Mount the lightpush v3 and v2 servers (needs relay).
     pub lightpush: bool,
+    /// Multiaddr with `/p2p/<id>` of a remote lightpush server (for the REST routes when the
+    /// node has no lightpush server of its own).
+    pub lightpushnode: Option<String>,
     /// Mount the peer-exchange responder.
     pub peer_exchange: bool,
+    /// Multiaddr with `/p2p/<id>` of a peer to ask for peers at start.
+    pub peer_exchange_node: Option<String>,
     /// `[proto:]volume/period<h|m|s|ms>`, repeatable; proto is store, storev3, lightpush,
     /// px or filter; without proto the limit is global.
     pub rate_limit: Vec<String>,
@@ -118,8 +126,11 @@ impl Default for NodeConfig {
             filter_max_peers_to_serve: 1000,
             filter_max_criteria: 1000,
             filter_subscription_timeout: 300,
+            filternode: None,
             lightpush: false,
+            lightpushnode: None,
             peer_exchange: true,
+            peer_exchange_node: None,
             rate_limit: Vec::new(),
             rest: true,
             rest_address: IpAddr::from([127, 0, 0, 1]),
