@@ -101,6 +101,9 @@ pub struct CliArgs {
     /// Peer (multiaddr with /p2p/<id>) to ask for peers over peer exchange at start.
     #[arg(long)]
     pub peer_exchange_node: Option<String>,
+    /// ENR (enr:…) of a known node (repeatable); seeds the peer-exchange cache.
+    #[arg(long, action = ArgAction::Append)]
+    pub discv5_bootstrap_node: Option<Vec<String>>,
     /// Mount the lightpush v3 and v2 servers (needs relay). [default: false]
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub lightpush: Option<bool>,

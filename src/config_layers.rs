@@ -12,7 +12,13 @@ use crate::{cli::CliArgs, profile::Profile};
 const ENV_PREFIX: &str = "RWAKU_";
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: [&str; 4] = ["shard", "staticnode", "protected-shard", "rate-limit"];
+const LIST_KEYS: [&str; 5] = [
+    "shard",
+    "staticnode",
+    "protected-shard",
+    "rate-limit",
+    "discv5-bootstrap-node",
+];
 
 /// Deprecated keys that are ignored, with the warning to print.
 const IGNORED_KEYS: [(&str, &str); 2] = [
@@ -132,6 +138,7 @@ fn cli_layer(
     over!("lightpush", args.lightpush);
     over!("lightpushnode", args.lightpushnode.clone());
     over!("peer-exchange-node", args.peer_exchange_node.clone());
+    over!("discv5-bootstrap-node", args.discv5_bootstrap_node.clone());
     over!("peer-exchange", args.peer_exchange);
     over!("rate-limit", args.rate_limit.clone());
     over!("protected-shard", args.protected_shard.clone());

@@ -63,7 +63,7 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
         #[cfg(not(feature = "store"))]
         return Err(missing("store", "store"));
     }
-    if config.filter {
+    if config.filter || config.filternode.is_some() {
         #[cfg(feature = "filter")]
         plugins.push(Box::new(rwaku_plugin_filter::FilterPlugin));
         #[cfg(not(feature = "filter"))]
@@ -75,10 +75,15 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
         #[cfg(not(feature = "lightpush"))]
         return Err(missing("lightpush", "lightpush"));
     }
-    // On by default as in nwaku, so a build without it simply does not answer.
+    // The responder is on by default as in nwaku, so a build without it simply does not
+    // answer; asking a peer for peers needs the feature.
     #[cfg(feature = "peer-exchange")]
-    if config.peer_exchange {
+    if config.peer_exchange || config.peer_exchange_node.is_some() {
         plugins.push(Box::new(rwaku_plugin_peer_exchange::PeerExchangePlugin));
+    }
+    #[cfg(not(feature = "peer-exchange"))]
+    if config.peer_exchange_node.is_some() {
+        return Err(missing("peer-exchange-node", "peer-exchange"));
     }
     if config.metrics_server {
         #[cfg(feature = "metrics")]

@@ -8,8 +8,8 @@ use rwaku_core::NodeConfig;
 use tokio::sync::mpsc;
 
 use crate::{
-    bus::EventBus, health::HealthRegistry, network::NetworkHandle, relay_port::RelayPort,
-    rest_routes::RestRoutes, validation::ValidatorRegistry,
+    bus::EventBus, health::HealthRegistry, local_enr::LocalEnr, network::NetworkHandle,
+    relay_port::RelayPort, rest_routes::RestRoutes, validation::ValidatorRegistry,
 };
 
 pub type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -43,6 +43,8 @@ pub struct NodeContext {
     pub validators: ValidatorRegistry,
     /// Publishing through the relay, once the relay plugin has started.
     pub relay: RelayPort,
+    /// The node's own ENR (peer exchange, `/info`).
+    pub local_enr: Option<LocalEnr>,
     pub(crate) critical: CriticalFailures,
     pub(crate) shutdown_hooks: Vec<(&'static str, ShutdownHook)>,
 }

@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod context;
 pub mod health;
+pub mod local_enr;
 pub mod metadata;
 pub mod network;
 pub mod node_key;

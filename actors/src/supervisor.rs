@@ -15,6 +15,7 @@ use crate::{
     bus::EventBus,
     context::{CriticalFailure, CriticalFailures, NodeContext, ShutdownHook},
     health::HealthRegistry,
+    local_enr::{self, LocalEnr},
     metadata::MetadataService,
     network::{NetworkConfig, NetworkDriver, NetworkHandle, NodeInfo, TransportKind},
     node_key,
@@ -54,6 +55,8 @@ pub enum StopReason {
 pub struct RunningNode {
     pub network: NetworkHandle,
     pub info: NodeInfo,
+    /// The node's ENR, when its key is secp256k1 (always, for keys rwaku makes).
+    pub enr: Option<LocalEnr>,
     pub bus: EventBus,
     pub health: HealthRegistry,
     critical: mpsc::UnboundedReceiver<CriticalFailure>,
@@ -127,6 +130,7 @@ impl Supervisor {
         let config = self.config;
         config.validate()?;
         let keypair = node_key::load_or_create(config.nodekey.as_deref(), &config.data_dir)?;
+        let enr_key = keypair.clone();
         let listen = self
             .listen_override
             .unwrap_or_else(|| listen_addresses(&config));
@@ -142,6 +146,21 @@ impl Supervisor {
         let health = HealthRegistry::default();
         let (driver, network) = NetworkDriver::start(network_config).await?;
         let driver = tokio::spawn(driver.run());
+        let bound = network
+            .info()
+            .await
+            .map(|i| i.listen_addresses)
+            .unwrap_or_default();
+        let enr = match local_enr::build(&enr_key, &config, &bound) {
+            Ok(enr) => {
+                tracing::info!(enr = %enr.text, "node record");
+                Some(enr)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no ENR for this node");
+                None
+            }
+        };
 
         let relayed_shards = if config.relay {
             config.relay_shards()
@@ -159,6 +178,7 @@ impl Supervisor {
             rest: RestRoutes::default(),
             validators: Default::default(),
             relay: Default::default(),
+            local_enr: enr.clone(),
             critical: CriticalFailures(critical_tx),
             shutdown_hooks: Vec::new(),
         };
@@ -176,6 +196,7 @@ impl Supervisor {
         Ok(RunningNode {
             network,
             info,
+            enr,
             bus: ctx.bus,
             health,
             critical,

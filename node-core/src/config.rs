@@ -84,6 +84,9 @@ pub struct NodeConfig {
     pub peer_exchange: bool,
     /// Multiaddr with `/p2p/<id>` of a peer to ask for peers at start.
     pub peer_exchange_node: Option<String>,
+    /// ENRs (`enr:…`) of known nodes, repeatable. Without discv5 they seed the peer-exchange
+    /// cache.
+    pub discv5_bootstrap_node: Vec<String>,
     /// `[proto:]volume/period<h|m|s|ms>`, repeatable; proto is store, storev3, lightpush,
     /// px or filter; without proto the limit is global.
     pub rate_limit: Vec<String>,
@@ -131,6 +134,7 @@ impl Default for NodeConfig {
             lightpushnode: None,
             peer_exchange: true,
             peer_exchange_node: None,
+            discv5_bootstrap_node: Vec::new(),
             rate_limit: Vec::new(),
             rest: true,
             rest_address: IpAddr::from([127, 0, 0, 1]),

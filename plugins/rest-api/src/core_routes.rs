@@ -10,16 +10,25 @@ use rwaku_actors::{HealthRegistry, NetworkHandle};
 struct CoreState {
     network: NetworkHandle,
     health: HealthRegistry,
+    enr_uri: Option<String>,
 }
 
-pub fn router(network: NetworkHandle, health: HealthRegistry) -> axum::Router {
+pub fn router(
+    network: NetworkHandle,
+    health: HealthRegistry,
+    enr_uri: Option<String>,
+) -> axum::Router {
     Router::new()
         .route("/health", get(health_report))
         .route("/info", get(info))
         .route("/debug/v1/info", get(info))
         .route("/version", get(version))
         .route("/debug/v1/version", get(version))
-        .with_state(CoreState { network, health })
+        .with_state(CoreState {
+            network,
+            health,
+            enr_uri,
+        })
 }
 
 async fn health_report(State(state): State<CoreState>) -> Json<Value> {
@@ -48,7 +57,11 @@ async fn info(State(state): State<CoreState>) -> Json<Value> {
     let addresses: Vec<String> = info
         .map(|i| i.listen_addresses.iter().map(|a| a.to_string()).collect())
         .unwrap_or_default();
-    Json(json!({ "listenAddresses": addresses }))
+    let mut body = json!({ "listenAddresses": addresses });
+    if let Some(enr) = &state.enr_uri {
+        body["enrUri"] = Value::String(enr.clone());
+    }
+    Json(body)
 }
 
 async fn version() -> String {

@@ -35,7 +35,11 @@ impl Plugin<NodeContext> for RestApiPlugin {
         let listener = tokio::net::TcpListener::from_std(std_listener)
             .map_err(|e| PluginError::new(NAME, e.to_string()))?;
 
-        let mut router: Router = core_routes::router(ctx.network.clone(), ctx.health.clone());
+        let mut router: Router = core_routes::router(
+            ctx.network.clone(),
+            ctx.health.clone(),
+            ctx.local_enr.as_ref().map(|e| e.text.to_string()),
+        );
         if config.rest_admin {
             router = router.merge(admin::router(ctx.network.clone()));
         }
