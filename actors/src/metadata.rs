@@ -76,23 +76,48 @@ async fn refuse(network: &NetworkHandle, peer: PeerId, refusal: Refusal, detail:
     network.disconnect(peer).await;
 }
 
+/// Attempts at the metadata query before a peer is judged to have none. A stream that fails
+/// to open or breaks off (a connection still settling, a muxer under load) is retried; a peer
+/// that does not speak the protocol is not.
+const QUERY_ATTEMPTS: u32 = 3;
+const QUERY_RETRY_DELAY: Duration = Duration::from_millis(250);
+
 async fn query_peer(network: NetworkHandle, own_cluster: ClusterId, request: Bytes, peer: PeerId) {
-    let mut control = network.stream_control();
-    let answer = stream_server::request(
-        &mut control,
-        peer,
-        StreamProtocol::new(metadata::PROTOCOL_ID),
-        &request,
-        metadata::MAX_RESPONSE_SIZE,
-        QUERY_TIMEOUT,
-    )
-    .await;
-    let body = match answer {
-        Ok(body) => body,
-        Err(RequestError::Unsupported(_)) => {
-            return refuse(&network, peer, Refusal::NoMetadata, "unsupported").await;
+    let mut attempt = 0;
+    let body = loop {
+        attempt += 1;
+        let mut control = network.stream_control();
+        let answer = stream_server::request(
+            &mut control,
+            peer,
+            StreamProtocol::new(metadata::PROTOCOL_ID),
+            &request,
+            metadata::MAX_RESPONSE_SIZE,
+            QUERY_TIMEOUT,
+        )
+        .await;
+        match answer {
+            Ok(body) => break body,
+            Err(RequestError::Unsupported(_)) => {
+                return refuse(&network, peer, Refusal::NoMetadata, "unsupported").await;
+            }
+            Err(e) if attempt >= QUERY_ATTEMPTS => {
+                return refuse(&network, peer, Refusal::NoMetadata, &e.to_string()).await;
+            }
+            Err(e) => {
+                metrics::counter!("rwaku_metadata_query_retries_total").increment(1);
+                tracing::debug!(%peer, error = %e, attempt, "metadata query failed; retrying");
+                tokio::time::sleep(QUERY_RETRY_DELAY * attempt).await;
+                let still_connected = network
+                    .peers()
+                    .await
+                    .iter()
+                    .any(|p| p.peer_id == peer && p.connected);
+                if !still_connected {
+                    return;
+                }
+            }
         }
-        Err(e) => return refuse(&network, peer, Refusal::NoMetadata, &e.to_string()).await,
     };
     let reported = match metadata::decode(&body) {
         Ok(m) => m,

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::{
     behaviour::{NodeBehaviour, NodeBehaviourEvent},
-    gossipsub_config::waku_gossipsub,
+    gossipsub_config::{GRAYLIST_THRESHOLD, waku_gossipsub, waku_topic_score_params},
     handle::{
         COMMAND_CAPACITY, GossipMessage, NetworkCommand, NetworkEvent, NetworkHandle, NodeInfo,
         PublishError, Verdict,
@@ -36,6 +36,8 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 const EVENT_CAPACITY: usize = 1024;
 const REDIAL_MIN: Duration = Duration::from_millis(500);
 const REDIAL_MAX: Duration = Duration::from_secs(30);
+/// How often connected peers are checked for a graylisting score.
+const GRAYLIST_SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
@@ -233,8 +235,11 @@ impl NetworkDriver {
 
     /// Runs until a `Shutdown` command or until every handle is dropped.
     pub async fn run(mut self) {
+        let mut score_sweep = tokio::time::interval(GRAYLIST_SWEEP_INTERVAL);
+        score_sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = score_sweep.tick() => self.disconnect_graylisted(),
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 Some((id, source, verdict)) = self.verdicts.recv() => self.apply_verdict(id, source, verdict),
                 command = self.commands.recv() => match command {
@@ -245,6 +250,33 @@ impl NetworkDriver {
             }
         }
         tracing::info!("network driver stopped");
+    }
+
+    /// Gossipsub only ignores a graylisted peer; nwaku and go-waku drop it. Static nodes are
+    /// kept (the operator asked for them) but still counted.
+    fn disconnect_graylisted(&mut self) {
+        let Some(gossipsub) = self.swarm.behaviour().gossipsub.as_ref() else {
+            return;
+        };
+        let graylisted: Vec<PeerId> = self
+            .swarm
+            .connected_peers()
+            .filter(|peer| {
+                gossipsub
+                    .peer_score(peer)
+                    .is_some_and(|score| score < GRAYLIST_THRESHOLD)
+            })
+            .copied()
+            .collect();
+        for peer in graylisted {
+            let is_static = self.static_peers.contains_key(&peer);
+            metrics::counter!("rwaku_relay_graylisted_disconnects_total", "static" => if is_static { "true" } else { "false" }).increment(1);
+            if is_static {
+                continue;
+            }
+            tracing::info!(%peer, "peer graylisted by gossipsub score; disconnecting");
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn apply_verdict(&mut self, id: gossipsub::MessageId, source: PeerId, verdict: Verdict) {
@@ -463,6 +495,13 @@ impl NetworkDriver {
                     None => Err("relay is not mounted".to_string()),
                     Some(gossipsub) => {
                         let ident = IdentTopic::new(topic.clone());
+                        // Without topic parameters gossipsub would not score invalid
+                        // deliveries on this shard, and a flooder would never be graylisted.
+                        if let Err(e) =
+                            gossipsub.set_topic_params(ident.clone(), waku_topic_score_params())
+                        {
+                            tracing::warn!(%topic, error = e, "topic score parameters not set");
+                        }
                         gossipsub
                             .subscribe(&ident)
                             .map(|_| ())

@@ -65,6 +65,9 @@ pub fn waku_topic_score_params() -> TopicScoreParams {
     }
 }
 
+/// Below this score gossipsub ignores a peer; the driver then disconnects it.
+pub const GRAYLIST_THRESHOLD: f64 = -10000.0;
+
 fn waku_peer_score() -> (PeerScoreParams, PeerScoreThresholds) {
     let params = PeerScoreParams {
         topic_score_cap: 10.0,
@@ -81,7 +84,7 @@ fn waku_peer_score() -> (PeerScoreParams, PeerScoreThresholds) {
     let thresholds = PeerScoreThresholds {
         gossip_threshold: -100.0,
         publish_threshold: -1000.0,
-        graylist_threshold: -10000.0,
+        graylist_threshold: GRAYLIST_THRESHOLD,
         accept_px_threshold: 0.0,
         opportunistic_graft_threshold: 0.0,
     };

@@ -10,7 +10,9 @@ mod transport;
 
 pub use behaviour::{NodeBehaviour, NodeBehaviourEvent};
 pub use driver::{NetworkConfig, NetworkDriver, StartError, TransportKind};
-pub use gossipsub_config::{WAKU_MAX_TRANSMIT_SIZE, waku_gossipsub, waku_topic_score_params};
+pub use gossipsub_config::{
+    GRAYLIST_THRESHOLD, WAKU_MAX_TRANSMIT_SIZE, waku_gossipsub, waku_topic_score_params,
+};
 pub use handle::{
     GossipMessage, NetworkCommand, NetworkEvent, NetworkHandle, NodeInfo, PeerSummary,
     PublishError, Verdict,
