@@ -42,6 +42,9 @@ pub fn shard_topic(shard: ShardId) -> PubsubTopic {
     PubsubTopic::static_shard(CLUSTER, shard)
 }
 
+/// A change to a node's configuration, applied before it starts.
+pub type ConfigChange = Box<dyn FnOnce(&mut NodeConfig) + Send>;
+
 /// One node to start.
 pub struct NodeSpec {
     pub name: String,
@@ -52,6 +55,10 @@ pub struct NodeSpec {
     pub static_nodes: Vec<usize>,
     /// Plugins that start before relay (shard validators).
     pub before_relay: Vec<NodePlugin>,
+    /// Plugins that start after relay (store, filter, lightpush).
+    pub after_relay: Vec<NodePlugin>,
+    /// Changes to the node's configuration beyond what the mesh sets.
+    pub configure: Option<ConfigChange>,
 }
 
 impl NodeSpec {
@@ -62,7 +69,26 @@ impl NodeSpec {
             protected_shard: Vec::new(),
             static_nodes: Vec::new(),
             before_relay: Vec::new(),
+            after_relay: Vec::new(),
+            configure: None,
         }
+    }
+
+    /// Adds a plugin that starts after relay, with the configuration change it needs.
+    pub fn with_plugin(
+        mut self,
+        plugin: NodePlugin,
+        configure: impl FnOnce(&mut NodeConfig) + Send + 'static,
+    ) -> Self {
+        self.after_relay.push(plugin);
+        let earlier = self.configure.take();
+        self.configure = Some(Box::new(move |config| {
+            if let Some(earlier) = earlier {
+                earlier(config);
+            }
+            configure(config);
+        }));
+        self
     }
 
     pub fn static_nodes(mut self, nodes: &[usize]) -> Self {
@@ -173,7 +199,7 @@ pub async fn start_mesh(specs: Vec<NodeSpec>) -> anyhow::Result<Vec<MeshNode>> {
             .filter(|&&j| j < plan.len() && j != i)
             .map(|&j| address(j))
             .collect();
-        let config = NodeConfig {
+        let mut config = NodeConfig {
             cluster_id: CLUSTER,
             num_shards_in_network: 0,
             shard: spec.shards.clone(),
@@ -184,9 +210,13 @@ pub async fn start_mesh(specs: Vec<NodeSpec>) -> anyhow::Result<Vec<MeshNode>> {
             data_dir: dir.path().to_path_buf(),
             ..Default::default()
         };
+        if let Some(configure) = spec.configure {
+            configure(&mut config);
+        }
         let (relay_plugin, relay) = RelayPlugin::with_control();
         let mut plugins = spec.before_relay;
         plugins.push(Box::new(relay_plugin));
+        plugins.extend(spec.after_relay);
         let node = Supervisor::new(config, plugins)
             .with_memory_transport(port)
             .start()

@@ -5,4 +5,5 @@ mod cli;
 mod oversized_frames;
 mod relay_mesh;
 mod relay_rest;
+mod shared_pg_store;
 mod two_nodes;

@@ -5,6 +5,7 @@
 //! database URL and the metrics. No actix, no libp2p: the actor and protocol sit on top.
 
 pub mod archiver;
+pub mod client;
 pub mod db_url;
 pub mod entry;
 pub mod error;

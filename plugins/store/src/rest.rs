@@ -16,11 +16,9 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bytes::Bytes;
-use prost::Message;
 use rwaku_actors::{
     NetworkHandle, NodeContext,
-    libp2p::{Multiaddr, PeerId, StreamProtocol, multiaddr::Protocol},
-    stream_server,
+    libp2p::{Multiaddr, PeerId, multiaddr::Protocol},
 };
 use rwaku_core::{MessageHash, WakuMessage};
 use rwaku_protocols::store;
@@ -184,29 +182,9 @@ async fn remote(
             .into_response()
     })?;
     let mut control = network.stream_control();
-    let body = stream_server::request(
-        &mut control,
-        peer,
-        StreamProtocol::new(store::PROTOCOL_ID),
-        &request.encode_to_vec(),
-        store::MAX_RESPONSE_SIZE,
-        REMOTE_TIMEOUT,
-    )
-    .await
-    .map_err(|e| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("store query failed: {e}"),
-        )
-            .into_response()
-    })?;
-    store::pb::StoreQueryResponse::decode(body).map_err(|e| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("bad store response: {e}"),
-        )
-            .into_response()
-    })
+    crate::client::query(&mut control, peer, request, REMOTE_TIMEOUT)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
 }
 
 async fn messages(
