@@ -69,7 +69,7 @@ pub fn plugins_for(profile: Profile, config: &NodeConfig) -> Result<Vec<NodePlug
         #[cfg(not(feature = "filter"))]
         return Err(missing("filter", "filter"));
     }
-    if config.lightpush {
+    if config.lightpush || config.lightpushnode.is_some() {
         #[cfg(feature = "lightpush")]
         plugins.push(Box::new(rwaku_plugin_lightpush::LightpushPlugin));
         #[cfg(not(feature = "lightpush"))]

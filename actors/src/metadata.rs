@@ -14,7 +14,7 @@ use rwaku_protocols::metadata;
 
 use crate::{
     network::{NetworkCommand, NetworkEvent, NetworkHandle},
-    stream_server::{self, InboundRequest, RequestError, ServeConfig},
+    stream_server::{self, InboundRequest, ServeConfig},
 };
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,8 +77,8 @@ async fn refuse(network: &NetworkHandle, peer: PeerId, refusal: Refusal, detail:
 }
 
 /// Attempts at the metadata query before a peer is judged to have none. A stream that fails
-/// to open or breaks off (a connection still settling, a muxer under load) is retried; a peer
-/// that does not speak the protocol is not.
+/// to open or breaks off (a connection still settling, a muxer under load, a peer whose
+/// protocols are not all registered yet) is retried.
 const QUERY_ATTEMPTS: u32 = 3;
 const QUERY_RETRY_DELAY: Duration = Duration::from_millis(250);
 
@@ -98,9 +98,8 @@ async fn query_peer(network: NetworkHandle, own_cluster: ClusterId, request: Byt
         .await;
         match answer {
             Ok(body) => break body,
-            Err(RequestError::Unsupported(_)) => {
-                return refuse(&network, peer, Refusal::NoMetadata, "unsupported").await;
-            }
+            // A peer still starting may not serve metadata yet, so "unsupported" is retried
+            // like the rest; a peer that never serves it is dropped after the last attempt.
             Err(e) if attempt >= QUERY_ATTEMPTS => {
                 return refuse(&network, peer, Refusal::NoMetadata, &e.to_string()).await;
             }

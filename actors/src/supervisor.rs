@@ -17,7 +17,9 @@ use crate::{
     health::HealthRegistry,
     local_enr::{self, LocalEnr},
     metadata::MetadataService,
-    network::{NetworkConfig, NetworkDriver, NetworkHandle, NodeInfo, TransportKind},
+    network::{
+        NetworkCommand, NetworkConfig, NetworkDriver, NetworkHandle, NodeInfo, TransportKind,
+    },
     node_key,
     rest_routes::RestRoutes,
 };
@@ -187,6 +189,7 @@ impl Supervisor {
             tracing::debug!(plugin = name, "starting plugin");
             plugin.start(&mut ctx)?;
         }
+        network.send(NetworkCommand::DialStaticPeers).await;
         let info = network.info().await.unwrap_or(NodeInfo {
             peer_id: network.local_peer_id(),
             listen_addresses: Vec::new(),

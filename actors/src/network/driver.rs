@@ -172,7 +172,6 @@ impl NetworkDriver {
                 .ok_or_else(|| StartError::StaticPeerWithoutId(address.clone()))?;
             driver.static_peers.insert(peer, address.clone());
             driver.peers.mark_static(peer, address.clone());
-            driver.dial_static(peer);
         }
         let handle = NetworkHandle {
             commands: command_tx,
@@ -557,6 +556,14 @@ impl NetworkDriver {
                     None => (Vec::new(), Vec::new()),
                 };
                 let _ = reply.send(answer);
+            }
+            NetworkCommand::DialStaticPeers => {
+                let peers: Vec<PeerId> = self.static_peers.keys().copied().collect();
+                for peer in peers {
+                    if !self.swarm.is_connected(&peer) {
+                        self.dial_static(peer);
+                    }
+                }
             }
             NetworkCommand::Shutdown => {}
         }

@@ -98,6 +98,9 @@ pub enum NetworkCommand {
         topic: String,
         reply: oneshot::Sender<(Vec<PeerId>, Vec<PeerId>)>,
     },
+    /// Dials the static nodes (and keeps redialling them). Sent by the supervisor once every
+    /// protocol is served, so the first identify and metadata exchange see the whole node.
+    DialStaticPeers,
     Shutdown,
 }
 
