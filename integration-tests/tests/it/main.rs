@@ -2,6 +2,7 @@
 //! module is a scenario family.
 
 mod cli;
+mod js_waku;
 mod oversized_frames;
 mod relay_mesh;
 mod relay_rest;
