@@ -402,4 +402,24 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn every_shipped_profile_loads_and_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("configs/ exists") {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let file = format!("--config-file={}", path.display());
+            let config = load_with(&args(&[file.as_str()]), Profile::Full, &[])
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            config
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+        assert!(seen >= 5, "only {seen} profiles found");
+    }
 }

@@ -140,9 +140,8 @@ impl Actor for MetadataService {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let mut control = self.network.stream_control();
         let config = ServeConfig::new(metadata::PROTOCOL_ID, metadata::MAX_REQUEST_SIZE);
-        if let Err(e) = stream_server::serve(&mut control, config, ctx.address().recipient()) {
+        if let Err(e) = stream_server::serve(&self.network, config, ctx.address().recipient()) {
             tracing::error!(error = %e, "metadata protocol not served");
         }
         let events = self.network.subscribe_events();

@@ -8,11 +8,13 @@ use std::{sync::Arc, time::Duration};
 
 use actix::{Message, Recipient};
 use bytes::Bytes;
-use futures::{AsyncWriteExt, StreamExt};
+use futures::AsyncWriteExt;
 use libp2p::{PeerId, StreamProtocol};
 use tokio::sync::Semaphore;
 
 use rwaku_protocols::framing::{self, FrameError};
+
+use crate::network::NetworkHandle;
 
 /// One decoded-to-bytes request for a protocol actor. The answer is the response body to
 /// write, or `None` to reset the stream (for protocols that have no error status).
@@ -32,7 +34,10 @@ pub struct ServeConfig {
     pub protocol: StreamProtocol,
     /// The largest request frame accepted.
     pub max_request: usize,
-    /// Streams served at once; more are reset straight away and counted.
+    /// Streams open at once, idle or busy; more are reset straight away and counted.
+    pub max_open: usize,
+    /// Requests the actor works on at once; a request read beyond that waits for a turn
+    /// (its stream stays open), so a burst queues instead of being refused.
     pub max_concurrent: usize,
     /// How long a stream may sit before its request arrives. js-waku pre-opens streams and
     /// has been seen to wait 65 s before using one.
@@ -46,6 +51,7 @@ impl ServeConfig {
         Self {
             protocol: StreamProtocol::new(protocol),
             max_request,
+            max_open: 4096,
             max_concurrent: 256,
             idle_timeout: Duration::from_secs(120),
             answer_timeout: Duration::from_secs(10),
@@ -53,9 +59,7 @@ impl ServeConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("protocol {0} is already being served")]
-pub struct AlreadyServed(pub StreamProtocol);
+pub use crate::network::AlreadyServed;
 
 fn count_refused(protocol: &StreamProtocol, reason: &'static str) {
     metrics::counter!("rwaku_stream_requests_refused_total", "protocol" => protocol.to_string(), "reason" => reason)
@@ -65,26 +69,26 @@ fn count_refused(protocol: &StreamProtocol, reason: &'static str) {
 /// Starts serving `config.protocol`; requests go to `handler`. Registering the protocol makes
 /// identify announce it.
 pub fn serve(
-    control: &mut libp2p_stream::Control,
+    network: &NetworkHandle,
     config: ServeConfig,
     handler: Recipient<InboundRequest>,
 ) -> Result<tokio::task::JoinHandle<()>, AlreadyServed> {
-    let mut incoming = control
-        .accept(config.protocol.clone())
-        .map_err(|_| AlreadyServed(config.protocol.clone()))?;
+    let mut incoming = network.accept_streams(config.protocol.clone())?;
     let config = Arc::new(config);
-    let slots = Arc::new(Semaphore::new(config.max_concurrent));
+    let open = Arc::new(Semaphore::new(config.max_open));
+    let turns = Arc::new(Semaphore::new(config.max_concurrent));
     Ok(tokio::spawn(async move {
-        while let Some((peer, stream)) = incoming.next().await {
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
+        while let Some((peer, stream)) = incoming.recv().await {
+            let Ok(permit) = open.clone().try_acquire_owned() else {
                 count_refused(&config.protocol, "overloaded");
                 drop(stream);
                 continue;
             };
             let config = config.clone();
             let handler = handler.clone();
+            let turns = turns.clone();
             tokio::spawn(async move {
-                serve_stream(peer, stream, &config, &handler).await;
+                serve_stream(peer, stream, &config, &handler, &turns).await;
                 drop(permit);
             });
         }
@@ -96,6 +100,7 @@ async fn serve_stream(
     mut stream: libp2p::Stream,
     config: &ServeConfig,
     handler: &Recipient<InboundRequest>,
+    turns: &Semaphore,
 ) {
     let protocol = &config.protocol;
     let started = std::time::Instant::now();
@@ -119,6 +124,11 @@ async fn serve_stream(
     };
     metrics::counter!("rwaku_stream_requests_total", "protocol" => protocol.to_string())
         .increment(1);
+    // Idle streams (js-waku keeps one open per protocol) do not hold a turn; only requests
+    // that have arrived wait for one.
+    let Ok(_turn) = turns.acquire().await else {
+        return;
+    };
     let request = InboundRequest {
         peer,
         protocol: protocol.clone(),

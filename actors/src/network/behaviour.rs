@@ -1,7 +1,9 @@
 //! The composed libp2p behaviour. Request/response protocols (metadata, store, filter,
-//! lightpush, peer exchange) are raw streams through `libp2p_stream`, so each protocol actor
-//! owns its streams end to end; gossipsub is toggled off for nodes that do not relay.
+//! lightpush, peer exchange) are raw streams, so each protocol actor owns its streams end to
+//! end: inbound ones arrive through `InboundStreams` (queued), outbound ones are opened with
+//! `libp2p_stream`. Gossipsub is toggled off for nodes that do not relay.
 
+use super::inbound_streams::InboundStreams;
 use libp2p::{
     connection_limits, gossipsub, identify, ping, swarm::NetworkBehaviour,
     swarm::behaviour::toggle::Toggle,
@@ -14,4 +16,5 @@ pub struct NodeBehaviour {
     pub ping: ping::Behaviour,
     pub gossipsub: Toggle<gossipsub::Behaviour>,
     pub streams: libp2p_stream::Behaviour,
+    pub inbound: InboundStreams,
 }

@@ -27,6 +27,7 @@ use super::{
         COMMAND_CAPACITY, GossipMessage, NetworkCommand, NetworkEvent, NetworkHandle, NodeInfo,
         PublishError, Verdict,
     },
+    inbound_streams::InboundStreams,
     peers::PeerBook,
     transport,
 };
@@ -93,7 +94,11 @@ fn peer_id_of(address: &Multiaddr) -> Option<PeerId> {
     })
 }
 
-fn build_behaviour(key: &Keypair, config: &NetworkConfig) -> Result<NodeBehaviour, String> {
+fn build_behaviour(
+    key: &Keypair,
+    config: &NetworkConfig,
+    inbound: &InboundStreams,
+) -> Result<NodeBehaviour, String> {
     let limits = ConnectionLimits::default()
         .with_max_established(Some(config.max_connections))
         .with_max_established_per_peer(Some(2))
@@ -114,6 +119,7 @@ fn build_behaviour(key: &Keypair, config: &NetworkConfig) -> Result<NodeBehaviou
         ping: ping::Behaviour::new(ping::Config::new()),
         gossipsub: Toggle::from(gossipsub),
         streams: libp2p_stream::Behaviour::new(),
+        inbound: inbound.clone(),
     })
 }
 
@@ -122,7 +128,8 @@ impl NetworkDriver {
     /// its handle. Fails if a listener cannot bind.
     pub async fn start(config: NetworkConfig) -> Result<(Self, NetworkHandle), StartError> {
         let mut behaviour_error = None;
-        let make = |key: &Keypair| match build_behaviour(key, &config) {
+        let inbound = InboundStreams::default();
+        let make = |key: &Keypair| match build_behaviour(key, &config, &inbound) {
             Ok(b) => b,
             Err(e) => {
                 behaviour_error = Some(e);
@@ -136,6 +143,7 @@ impl NetworkDriver {
                     ping: ping::Behaviour::default(),
                     gossipsub: Toggle::from(None),
                     streams: libp2p_stream::Behaviour::new(),
+                    inbound: InboundStreams::default(),
                 }
             }
         };
@@ -178,6 +186,7 @@ impl NetworkDriver {
             verdicts: verdict_tx,
             events,
             control,
+            inbound,
             local_peer_id,
         };
         Ok((driver, handle))

@@ -1,10 +1,12 @@
 //! The typed interface to the network driver: commands in, events out.
 
 use bytes::Bytes;
-use libp2p::{Multiaddr, PeerId, gossipsub::MessageId};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, gossipsub::MessageId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use rwaku_core::{ClusterId, ShardId};
+
+use super::inbound_streams::{AlreadyServed, InboundStreams};
 
 /// A gossipsub message waiting for its shard's verdict.
 #[derive(Debug, Clone)]
@@ -134,6 +136,7 @@ pub struct NetworkHandle {
     pub(super) verdicts: mpsc::UnboundedSender<(MessageId, PeerId, Verdict)>,
     pub(super) events: broadcast::Sender<NetworkEvent>,
     pub(super) control: libp2p_stream::Control,
+    pub(super) inbound: InboundStreams,
     pub(super) local_peer_id: PeerId,
 }
 
@@ -142,9 +145,18 @@ impl NetworkHandle {
         self.local_peer_id
     }
 
-    /// A stream control, to accept and open protocol streams from any task.
+    /// A stream control, to open protocol streams from any task.
     pub fn stream_control(&self) -> libp2p_stream::Control {
         self.control.clone()
+    }
+
+    /// Starts accepting inbound streams of `protocol` (identify announces it from now on);
+    /// they queue up to `INBOUND_QUEUE` deep.
+    pub fn accept_streams(
+        &self,
+        protocol: StreamProtocol,
+    ) -> Result<mpsc::Receiver<(PeerId, libp2p::Stream)>, AlreadyServed> {
+        self.inbound.accept(protocol)
     }
 
     pub fn subscribe_events(&self) -> broadcast::Receiver<NetworkEvent> {

@@ -5,6 +5,7 @@ mod behaviour;
 mod driver;
 mod gossipsub_config;
 mod handle;
+pub mod inbound_streams;
 mod peers;
 mod transport;
 
@@ -17,4 +18,5 @@ pub use handle::{
     GossipMessage, NetworkCommand, NetworkEvent, NetworkHandle, NodeInfo, PeerSummary,
     PublishError, Verdict,
 };
+pub use inbound_streams::{AlreadyServed, InboundStreams};
 pub use peers::PeerBook;

@@ -11,7 +11,6 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
 use prost::Message;
 use rwaku_actors::{
     NetworkHandle,
@@ -76,9 +75,9 @@ pub fn new_request_id() -> String {
 impl FilterClient {
     /// Starts accepting `filter-push` streams on this node (once per node).
     pub fn start(network: &NetworkHandle, limits: InboxLimits) -> Result<Self, FilterClientError> {
-        let mut control = network.stream_control();
-        let incoming = control
-            .accept(StreamProtocol::new(PUSH_PROTOCOL_ID))
+        let control = network.stream_control();
+        let incoming = network
+            .accept_streams(StreamProtocol::new(PUSH_PROTOCOL_ID))
             .map_err(|_| FilterClientError::AlreadyAccepting)?;
         let inbox = Arc::new(PushInbox::new(limits));
         tokio::spawn(accept_pushes(incoming, inbox.clone()));
@@ -197,9 +196,12 @@ pub fn is_success(code: u32) -> bool {
     (status::SUCCESS..300).contains(&code)
 }
 
-async fn accept_pushes(mut incoming: libp2p_stream::IncomingStreams, inbox: Arc<PushInbox>) {
+async fn accept_pushes(
+    mut incoming: tokio::sync::mpsc::Receiver<(PeerId, Stream)>,
+    inbox: Arc<PushInbox>,
+) {
     let slots = Arc::new(Semaphore::new(MAX_PUSH_STREAMS));
-    while let Some((peer, stream)) = incoming.next().await {
+    while let Some((peer, stream)) = incoming.recv().await {
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             metrics::counter!(names::CLIENT_PUSHES, "outcome" => "overloaded").increment(1);
             drop(stream);

@@ -72,9 +72,8 @@ impl Actor for FilterServer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let mut control = self.network.stream_control();
         let config = ServeConfig::new(SUBSCRIBE_PROTOCOL_ID, MAX_REQUEST_SIZE);
-        let served = stream_server::serve(&mut control, config, ctx.address().recipient())
+        let served = stream_server::serve(&self.network, config, ctx.address().recipient())
             .map(|_| ())
             .map_err(|e| e.to_string());
         if let Err(e) = &served {

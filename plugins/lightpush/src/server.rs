@@ -32,10 +32,9 @@ impl LightpushServer {
         network: &NetworkHandle,
     ) -> Result<Addr<Self>, AlreadyServed> {
         let addr = Self::new(service).start();
-        let mut control = network.stream_control();
         for protocol in [lightpush::PROTOCOL_ID, lightpush::PROTOCOL_ID_V2] {
             let config = ServeConfig::new(protocol, lightpush::MAX_REQUEST_SIZE);
-            stream_server::serve(&mut control, config, addr.clone().recipient())?;
+            stream_server::serve(network, config, addr.clone().recipient())?;
         }
         Ok(addr)
     }

@@ -141,9 +141,8 @@ impl Actor for PeerExchangeServer {
         if !self.serve {
             return;
         }
-        let mut control = self.network.stream_control();
         let config = ServeConfig::new(peer_exchange::PROTOCOL_ID, peer_exchange::MAX_REQUEST_SIZE);
-        if let Err(e) = stream_server::serve(&mut control, config, ctx.address().recipient()) {
+        if let Err(e) = stream_server::serve(&self.network, config, ctx.address().recipient()) {
             tracing::error!(error = %e, "peer exchange not served");
         }
     }

@@ -296,6 +296,25 @@ impl Handler<ShardStatsQuery> for RelayShardSet {
     }
 }
 
+/// Publishing for the other plugins (lightpush): forwarded to the topic's shard, which
+/// validates and publishes it.
+impl Handler<RelayPublish> for RelayShardSet {
+    type Result = ResponseFuture<Result<PublishReceipt, PublishError>>;
+
+    fn handle(&mut self, msg: RelayPublish, _ctx: &mut Self::Context) -> Self::Result {
+        let shard = self.shards.get(&msg.topic).map(|e| e.addr.clone());
+        Box::pin(async move {
+            let shard = shard.ok_or_else(|| PublishError::NotSubscribed(msg.topic.to_string()))?;
+            shard
+                .send(Publish {
+                    message: msg.message,
+                })
+                .await
+                .map_err(|_| PublishError::Stopped)?
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -411,24 +430,5 @@ mod tests {
             relay.publish(s32.clone(), message()).await,
             Err(PublishError::NoPeers(s32.to_string()))
         );
-    }
-}
-
-/// Publishing for the other plugins (lightpush): forwarded to the topic's shard, which
-/// validates and publishes it.
-impl Handler<RelayPublish> for RelayShardSet {
-    type Result = ResponseFuture<Result<PublishReceipt, PublishError>>;
-
-    fn handle(&mut self, msg: RelayPublish, _ctx: &mut Self::Context) -> Self::Result {
-        let shard = self.shards.get(&msg.topic).map(|e| e.addr.clone());
-        Box::pin(async move {
-            let shard = shard.ok_or_else(|| PublishError::NotSubscribed(msg.topic.to_string()))?;
-            shard
-                .send(Publish {
-                    message: msg.message,
-                })
-                .await
-                .map_err(|_| PublishError::Stopped)?
-        })
     }
 }

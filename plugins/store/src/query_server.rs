@@ -30,9 +30,8 @@ impl Actor for StoreQueryServer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let mut control = self.network.stream_control();
         let config = ServeConfig::new(store::PROTOCOL_ID, store::MAX_REQUEST_SIZE);
-        if let Err(e) = stream_server::serve(&mut control, config, ctx.address().recipient()) {
+        if let Err(e) = stream_server::serve(&self.network, config, ctx.address().recipient()) {
             tracing::error!(error = %e, "store v3 not served");
         }
     }
