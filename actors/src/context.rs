@@ -4,12 +4,14 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
+use actix::Recipient;
 use rwaku_core::NodeConfig;
 use tokio::sync::mpsc;
 
 use crate::{
-    bus::EventBus, health::HealthRegistry, local_enr::LocalEnr, network::NetworkHandle,
-    relay_port::RelayPort, rest_routes::RestRoutes, validation::ValidatorRegistry,
+    bus::EventBus, health::HealthRegistry, local_enr::LocalEnr, metadata::AnnounceShards,
+    network::NetworkHandle, relay_port::RelayPort, rest_routes::RestRoutes,
+    validation::ValidatorRegistry,
 };
 
 pub type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -45,6 +47,8 @@ pub struct NodeContext {
     pub relay: RelayPort,
     /// The node's own ENR (peer exchange, `/info`).
     pub local_enr: Option<LocalEnr>,
+    /// Tells the metadata protocol which shards the node relays now.
+    pub metadata: Recipient<AnnounceShards>,
     pub(crate) critical: CriticalFailures,
     pub(crate) shutdown_hooks: Vec<(&'static str, ShutdownHook)>,
 }

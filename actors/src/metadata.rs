@@ -47,6 +47,15 @@ pub fn judge(own_cluster: ClusterId, reported: Option<ClusterId>) -> Result<(), 
     }
 }
 
+/// The shards this node relays now (the relay subscribes and unsubscribes at runtime); what
+/// the metadata protocol reports from then on.
+#[derive(Debug, Clone)]
+pub struct AnnounceShards(pub Vec<ShardId>);
+
+impl actix::Message for AnnounceShards {
+    type Result = ();
+}
+
 pub struct MetadataService {
     cluster: ClusterId,
     shards: Vec<ShardId>,
@@ -203,6 +212,16 @@ impl Handler<InboundRequest> for MetadataService {
             );
         }
         Some(self.encoded_self())
+    }
+}
+
+impl Handler<AnnounceShards> for MetadataService {
+    type Result = ();
+
+    fn handle(&mut self, AnnounceShards(mut shards): AnnounceShards, _ctx: &mut Self::Context) {
+        shards.sort_unstable();
+        shards.dedup();
+        self.shards = shards;
     }
 }
 

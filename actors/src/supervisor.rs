@@ -169,7 +169,8 @@ impl Supervisor {
         } else {
             Vec::new()
         };
-        MetadataService::new(config.cluster_id, relayed_shards, network.clone()).start();
+        let metadata =
+            MetadataService::new(config.cluster_id, relayed_shards, network.clone()).start();
 
         let (critical_tx, critical) = mpsc::unbounded_channel();
         let mut ctx = NodeContext {
@@ -181,6 +182,7 @@ impl Supervisor {
             validators: Default::default(),
             relay: Default::default(),
             local_enr: enr.clone(),
+            metadata: metadata.recipient(),
             critical: CriticalFailures(critical_tx),
             shutdown_hooks: Vec::new(),
         };

@@ -3,6 +3,7 @@
 
 mod cli;
 mod js_waku;
+mod metadata_shards;
 mod oversized_frames;
 mod relay_mesh;
 mod relay_rest;

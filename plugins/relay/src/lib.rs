@@ -105,6 +105,7 @@ fn start_relay(ctx: &mut NodeContext, control: RelayControl) -> Result<(), Plugi
         validators: ctx.validators.clone(),
         penalties: Arc::new(Mutex::new(SenderPenalties::default())),
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        metadata: Some(ctx.metadata.clone()),
     };
     let set = RelayShardSet::new(deps, shards.clone()).start();
     ctx.relay.attach(set.clone().recipient());

@@ -220,4 +220,7 @@ pub struct ShardDeps {
     pub validators: rwaku_actors::ValidatorRegistry,
     pub penalties: crate::delivery::SharedPenalties,
     pub max_in_flight: usize,
+    /// Where the relayed shards are announced (the metadata protocol); `None` in harnesses
+    /// that run no metadata service.
+    pub metadata: Option<actix::Recipient<rwaku_actors::metadata::AnnounceShards>>,
 }

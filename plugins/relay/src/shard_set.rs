@@ -11,7 +11,8 @@ use actix::{
 use tokio::sync::{broadcast, mpsc};
 
 use rwaku_actors::{
-    NetworkEvent, PublishError, PublishReceipt, RelayPublish, network::GossipMessage,
+    NetworkEvent, PublishError, PublishReceipt, RelayPublish, metadata::AnnounceShards,
+    network::GossipMessage,
 };
 use rwaku_core::{PubsubTopic, topics::MAX_SHARD_INDEX};
 
@@ -129,7 +130,20 @@ impl RelayShardSet {
         });
         self.shards.insert(topic, ShardEntry { addr, stats });
         metrics::gauge!(names::SHARDS).set(self.shards.len() as f64);
+        self.announce();
         tx
+    }
+
+    /// Tells the metadata protocol which shards are relayed now.
+    fn announce(&self) {
+        if let Some(metadata) = &self.deps.metadata {
+            let shards = self
+                .shards
+                .keys()
+                .filter_map(|t| t.shard().map(|(_, shard)| shard))
+                .collect();
+            metadata.do_send(AnnounceShards(shards));
+        }
     }
 
     fn close(&mut self, topic: &PubsubTopic) -> bool {
@@ -138,6 +152,7 @@ impl RelayShardSet {
         };
         entry.addr.do_send(StopShard);
         metrics::gauge!(names::SHARDS).set(self.shards.len() as f64);
+        self.announce();
         true
     }
 }
@@ -364,6 +379,7 @@ mod tests {
             validators,
             penalties: Arc::new(Mutex::new(SenderPenalties::default())),
             max_in_flight: 4,
+            metadata: None,
         };
         let control = RelayControl::default();
         control.attach(RelayShardSet::new(deps, vec![PubsubTopic::static_shard(16, 32)]).start());

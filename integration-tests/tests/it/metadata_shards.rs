@@ -1,0 +1,67 @@
+//! The metadata protocol reports the shards a node relays now: subscribing and unsubscribing
+//! at runtime changes what a peer is told.
+
+use std::time::Duration;
+
+use rwaku_actors::{Supervisor, libp2p::StreamProtocol, stream_server};
+use rwaku_core::NodeConfig;
+use rwaku_integration_tests::{
+    eventually,
+    mesh::{self, NodeSpec, next_memory_port, shard_topic},
+};
+use rwaku_protocols::metadata;
+
+#[test]
+fn metadata_follows_runtime_subscriptions() -> anyhow::Result<()> {
+    rwaku_integration_tests::in_process::run(async {
+        let nodes = mesh::start_mesh(vec![NodeSpec::new("relay", &[32])]).await?;
+        let relay = &nodes[0];
+        let dir = tempfile::tempdir()?;
+        let asker = Supervisor::new(
+            NodeConfig {
+                cluster_id: mesh::CLUSTER,
+                relay: false,
+                rest: false,
+                data_dir: dir.path().to_path_buf(),
+                ..Default::default()
+            },
+            Vec::new(),
+        )
+        .with_memory_transport(next_memory_port())
+        .start()
+        .await?;
+        asker
+            .network
+            .dial(relay.address.parse()?)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let ask = || async {
+            let mut control = asker.network.stream_control();
+            let answer = stream_server::request(
+                &mut control,
+                relay.peer_id,
+                StreamProtocol::new(metadata::PROTOCOL_ID),
+                &metadata::encode(mesh::CLUSTER, &[]),
+                metadata::MAX_RESPONSE_SIZE,
+                Duration::from_secs(5),
+            )
+            .await
+            .ok()?;
+            metadata::decode(&answer).ok().map(|m| m.shards)
+        };
+        assert_eq!(ask().await, Some(vec![32]));
+        relay.relay.subscribe(shard_topic(64)).await?;
+        eventually(Duration::from_secs(5), "shard 64 announced", || async {
+            (ask().await == Some(vec![32, 64])).then_some(())
+        })
+        .await?;
+        relay.relay.unsubscribe(shard_topic(32)).await?;
+        eventually(Duration::from_secs(5), "shard 32 withdrawn", || async {
+            (ask().await == Some(vec![64])).then_some(())
+        })
+        .await?;
+        asker.shutdown().await;
+        mesh::shutdown(nodes).await;
+        Ok(())
+    })
+}
