@@ -222,7 +222,10 @@ async fn wait_for_meshes(nodes: &[BenchNode], links: &[Vec<usize>]) -> anyhow::R
         for (i, n) in nodes.iter().enumerate() {
             let (mesh, subscribed) = n.node.network.topic_peers(topic.clone()).await;
             sizes.push(mesh.len());
-            if subscribed.len() >= degree[i] && mesh.len() >= degree[i].min(3) {
+            // Two mesh peers at least: a late joiner whose neighbours already hold D_high
+            // peers is pruned with a 60 s backoff and may sit at two for a while, which is
+            // gossipsub working as specified; the mesh sizes are printed below.
+            if subscribed.len() >= degree[i] && mesh.len() >= degree[i].min(2) {
                 ready += 1;
             } else {
                 let connected = n
