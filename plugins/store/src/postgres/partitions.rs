@@ -101,24 +101,35 @@ pub(crate) async fn attached(
     Ok(parts)
 }
 
-/// Partition tables left detached by a retention run that died between DETACH and DROP.
-pub(crate) async fn detached_leftovers(
+/// The partition tables of the schema in one catalog query: those attached to `messages`,
+/// sorted, and those left detached by a retention run that died between DETACH and DROP.
+pub(crate) async fn attached_and_leftovers(
     c: &impl GenericClient,
     schema: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<(Vec<Partition>, Vec<String>), StoreError> {
     let rows = c
         .query(
-            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT c.relispartition \
-             AND c.relname LIKE 'messages\\_p%'",
+            "SELECT c.relname::text, c.relispartition FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname LIKE 'messages\\_p%'",
             &[&schema],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.get::<_, String>(0))
-        .filter(|n| Partition::parse(n).is_some())
-        .collect())
+    let mut attached = Vec::new();
+    let mut leftovers = Vec::new();
+    for row in &rows {
+        let name: String = row.get(0);
+        let Some(partition) = Partition::parse(&name) else {
+            continue;
+        };
+        if row.get::<_, bool>(1) {
+            attached.push(partition);
+        } else {
+            leftovers.push(name);
+        }
+    }
+    attached.sort();
+    Ok((attached, leftovers))
 }
 
 /// Creates the partitions whose start (seconds) is in `starts` and not in `known`, each in a
@@ -166,7 +177,15 @@ pub(crate) async fn ensure(
     Ok(())
 }
 
-/// Detaches (without blocking queries on the parent) and drops one partition.
+/// How long retention may wait for the parent table's lock before it falls back to a
+/// concurrent detach. Queries that arrive meanwhile queue behind it, so this bounds the
+/// pause they see.
+const QUICK_DETACH_LOCK_TIMEOUT: &str = "50ms";
+
+/// Detaches and drops one partition. First a plain detach (a millisecond under an exclusive
+/// lock on the parent), then the drop of the detached table; if the lock is not granted within `QUICK_DETACH_LOCK_TIMEOUT` (a long query is
+/// running), with `DETACH … CONCURRENTLY`, which never blocks queries but waits for every
+/// transaction that might see the partition.
 pub(crate) async fn drop_partition(
     client: &deadpool_postgres::Client,
     schema: &str,
@@ -174,6 +193,31 @@ pub(crate) async fn drop_partition(
 ) -> Result<(), StoreError> {
     let s = quote(schema);
     let q = quote(name);
+    // One simple query of several statements is one transaction, so `SET LOCAL` covers the
+    // detach only. The drop comes after the commit: it locks the detached table alone.
+    let quick = client
+        .batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{QUICK_DETACH_LOCK_TIMEOUT}'; \
+             ALTER TABLE {s}.messages DETACH PARTITION {s}.{q}"
+        ))
+        .await;
+    match quick {
+        Ok(()) => {
+            client
+                .batch_execute(&format!("DROP TABLE IF EXISTS {s}.{q}"))
+                .await?;
+            return Ok(());
+        }
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            tracing::debug!(
+                partition = name,
+                "parent table busy; detaching concurrently"
+            );
+        }
+        // Not attached any more (an interrupted concurrent detach): finish it below.
+        Err(e) if e.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {}
+        Err(e) => return Err(e.into()),
+    }
     let detach = client
         .batch_execute(&format!(
             "ALTER TABLE {s}.messages DETACH PARTITION {s}.{q} CONCURRENTLY"

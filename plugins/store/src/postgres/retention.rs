@@ -50,7 +50,8 @@ async fn apply(
 ) -> Result<RetentionOutcome, StoreError> {
     let schema = shared.config.schema.as_str();
     let mut out = RetentionOutcome::default();
-    for leftover in partitions::detached_leftovers(client, schema).await? {
+    let (parts, leftovers) = partitions::attached_and_leftovers(client, schema).await?;
+    for leftover in leftovers {
         client
             .batch_execute(&format!(
                 "DROP TABLE IF EXISTS {}.{}",
@@ -59,7 +60,6 @@ async fn apply(
             ))
             .await?;
     }
-    let parts = partitions::attached(client, schema).await?;
     let current = Partition::containing(now_ns().max(now), shared.partition_seconds()).start_s;
     match policy {
         RetentionPolicy::None => {}
