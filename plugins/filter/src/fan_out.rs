@@ -13,7 +13,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::{StreamExt, future::BoxFuture};
 use rwaku_actors::{
     libp2p::{PeerId, StreamProtocol},
     libp2p_stream, stream_server,
@@ -81,11 +81,18 @@ impl PushSink for StreamPushSink {
 pub struct FanOutConfig {
     /// Pushes one subscriber may have waiting; more are dropped.
     pub queue_capacity: usize,
+    /// Pushes one subscriber may have on the wire at once. Each push is its own stream
+    /// (nwaku and go-waku clients read one push per stream), so a few in flight hide the
+    /// stream set-up round trips instead of queueing behind them.
+    pub in_flight: usize,
 }
 
 impl Default for FanOutConfig {
     fn default() -> Self {
-        Self { queue_capacity: 64 }
+        Self {
+            queue_capacity: 64,
+            in_flight: 4,
+        }
     }
 }
 
@@ -145,6 +152,7 @@ impl PushFanOut {
             sink,
             config: FanOutConfig {
                 queue_capacity: config.queue_capacity.max(1),
+                in_flight: config.in_flight.max(1),
             },
             queues: HashMap::new(),
             counters: Arc::default(),
@@ -163,22 +171,31 @@ impl PushFanOut {
         let (sender, mut receiver) = mpsc::channel::<Bytes>(self.config.queue_capacity);
         let sink = self.sink.clone();
         let counters = self.counters.clone();
+        let in_flight = self.config.in_flight;
         let task = tokio::spawn(async move {
-            while let Some(frame) = receiver.recv().await {
-                metrics::gauge!(names::PUSH_QUEUE_DEPTH).decrement(1.0);
-                match sink.push(peer, frame).await {
-                    Ok(()) => {
-                        counters.sent.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!(names::PUSHES_SENT).increment(1);
+            let frames = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+            frames
+                .for_each_concurrent(in_flight, |frame| {
+                    let (sink, counters) = (sink.clone(), counters.clone());
+                    async move {
+                        metrics::gauge!(names::PUSH_QUEUE_DEPTH).decrement(1.0);
+                        match sink.push(peer, frame).await {
+                            Ok(()) => {
+                                counters.sent.fetch_add(1, Ordering::Relaxed);
+                                metrics::counter!(names::PUSHES_SENT).increment(1);
+                            }
+                            Err(e) => {
+                                counters.failed.fetch_add(1, Ordering::Relaxed);
+                                metrics::counter!(names::PUSHES_DROPPED, "reason" => "failed")
+                                    .increment(1);
+                                metrics::counter!(names::ERRORS, "type" => "push_failed")
+                                    .increment(1);
+                                tracing::debug!(%peer, error = %e, "filter push failed");
+                            }
+                        }
                     }
-                    Err(e) => {
-                        counters.failed.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!(names::PUSHES_DROPPED, "reason" => "failed").increment(1);
-                        metrics::counter!(names::ERRORS, "type" => "push_failed").increment(1);
-                        tracing::debug!(%peer, error = %e, "filter push failed");
-                    }
-                }
-            }
+                })
+                .await;
         });
         self.queues.insert(peer, SubscriberQueue { sender, task });
         metrics::gauge!(names::PUSH_QUEUES).set(self.queues.len() as f64);
