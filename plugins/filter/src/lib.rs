@@ -10,6 +10,7 @@
 //! The plugin starts the server when `config.filter` is set and the client (plus its REST
 //! routes when `config.rest` is set) when `config.filternode` is set; each works alone.
 
+pub mod admin;
 pub mod client;
 pub mod fan_out;
 pub mod inbox;

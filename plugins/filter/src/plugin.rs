@@ -42,7 +42,7 @@ fn service_config(ctx: &NodeContext) -> FilterServiceConfig {
     }
 }
 
-fn start_server(ctx: &NodeContext) {
+fn start_server(ctx: &NodeContext) -> actix::Addr<FilterServer> {
     ctx.health
         .set_protocol("Filter", HealthState::Initializing, None);
     let sink = Arc::new(StreamPushSink::new(
@@ -56,7 +56,7 @@ fn start_server(ctx: &NodeContext) {
             Ok(()) => health.set_protocol("Filter", HealthState::Ready, None),
             Err(e) => health.set_protocol("Filter", HealthState::NotReady, Some(e)),
         })
-        .start();
+        .start()
 }
 
 impl Plugin<NodeContext> for FilterPlugin {
@@ -74,7 +74,10 @@ impl Plugin<NodeContext> for FilterPlugin {
             .transpose()
             .map_err(|e| PluginError::new(NAME, format!("invalid value for `filternode`: {e}")))?;
         if ctx.config.filter {
-            start_server(ctx);
+            let server = start_server(ctx);
+            if ctx.config.rest && ctx.config.rest_admin {
+                ctx.rest.add(crate::admin::router(server));
+            }
         }
         let target = match node {
             Some(node) => {

@@ -16,7 +16,7 @@ use rwaku_core::SharedMessage;
 use rwaku_protocols::filter::{MAX_REQUEST_SIZE, SUBSCRIBE_PROTOCOL_ID};
 use tokio::sync::broadcast;
 
-use crate::service::FilterService;
+use crate::{admin::SubscriptionsSnapshot, service::FilterService};
 
 /// How often stale subscriptions are looked for, at most.
 const MAX_EXPIRY_INTERVAL: Duration = Duration::from_secs(10);
@@ -102,6 +102,14 @@ impl Handler<InboundRequest> for FilterServer {
             .service
             .handle_request(request.peer, &request.body, Instant::now());
         Some(Bytes::from(response.encode_to_vec()))
+    }
+}
+
+impl Handler<SubscriptionsSnapshot> for FilterServer {
+    type Result = actix::MessageResult<SubscriptionsSnapshot>;
+
+    fn handle(&mut self, _: SubscriptionsSnapshot, _ctx: &mut Self::Context) -> Self::Result {
+        actix::MessageResult(self.service.subscriptions().snapshot())
     }
 }
 
