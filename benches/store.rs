@@ -30,8 +30,10 @@ const TOPICS: usize = 1000;
 const PAYLOAD: usize = 2048;
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 const DAYS: i64 = 30;
-const PRODUCERS: usize = 16;
-const PRODUCER_BATCH: usize = 50;
+/// Ingest is driven the way the node's `StoreArchiver` writes: up to 8 inserts in flight of
+/// up to 256 messages each (`plugins/store/src/archiver.rs`).
+const PRODUCERS: usize = 8;
+const PRODUCER_BATCH: usize = 256;
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
