@@ -113,6 +113,9 @@ pub(crate) struct PgShared {
     width_s: AtomicI64,
     known_partitions: Mutex<BTreeSet<i64>>,
     pub(crate) closed: AtomicBool,
+    /// Held while detached partitions are being dropped in the background: the size, the
+    /// next retention run and `close` wait for it, so none of them sees a half-freed disk.
+    pub(crate) reclaiming: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgShared {
@@ -258,6 +261,7 @@ impl PgStore {
             in_flight: AtomicUsize::new(0),
             known_partitions: Mutex::new(BTreeSet::new()),
             closed: AtomicBool::new(false),
+            reclaiming: Arc::default(),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -452,6 +456,7 @@ impl MessageStore for PgStore {
 
     async fn database_size(&self) -> Result<u64, StoreError> {
         self.shared.check_ready()?;
+        let _reclaimed = self.shared.reclaiming.lock().await;
         let client = self.shared.client().await?;
         let n: i64 = client
             .query_one(
@@ -502,6 +507,11 @@ impl MessageStore for PgStore {
         } else {
             Ok(Ok(()))
         };
+        let _ = tokio::time::timeout(
+            self.shared.config.close_timeout,
+            self.shared.reclaiming.lock(),
+        )
+        .await;
         self.shared.pool.close();
         match flushed {
             Ok(_) => Ok(()),

@@ -182,11 +182,21 @@ pub(crate) async fn ensure(
 /// pause they see.
 const QUICK_DETACH_LOCK_TIMEOUT: &str = "50ms";
 
-/// Detaches and drops one partition. First a plain detach (a millisecond under an exclusive
-/// lock on the parent), then the drop of the detached table; if the lock is not granted within `QUICK_DETACH_LOCK_TIMEOUT` (a long query is
-/// running), with `DETACH … CONCURRENTLY`, which never blocks queries but waits for every
-/// transaction that might see the partition.
+/// Detaches and drops one partition (`detach_partition`, then `drop_detached`).
 pub(crate) async fn drop_partition(
+    client: &deadpool_postgres::Client,
+    schema: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    detach_partition(client, schema, name).await?;
+    drop_detached(client, schema, name).await
+}
+
+/// Takes one partition out of `messages`: from then on no query sees its rows. First a plain
+/// detach (a millisecond under an exclusive lock on the parent); if the lock is not granted
+/// within `QUICK_DETACH_LOCK_TIMEOUT` (a long query is running), `DETACH … CONCURRENTLY`,
+/// which never blocks queries but waits for every transaction that might see the partition.
+pub(crate) async fn detach_partition(
     client: &deadpool_postgres::Client,
     schema: &str,
     name: &str,
@@ -194,7 +204,7 @@ pub(crate) async fn drop_partition(
     let s = quote(schema);
     let q = quote(name);
     // One simple query of several statements is one transaction, so `SET LOCAL` covers the
-    // detach only. The drop comes after the commit: it locks the detached table alone.
+    // detach only.
     let quick = client
         .batch_execute(&format!(
             "SET LOCAL lock_timeout = '{QUICK_DETACH_LOCK_TIMEOUT}'; \
@@ -202,12 +212,7 @@ pub(crate) async fn drop_partition(
         ))
         .await;
     match quick {
-        Ok(()) => {
-            client
-                .batch_execute(&format!("DROP TABLE IF EXISTS {s}.{q}"))
-                .await?;
-            return Ok(());
-        }
+        Ok(()) => return Ok(()),
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
             tracing::debug!(
                 partition = name,
@@ -236,8 +241,22 @@ pub(crate) async fn drop_partition(
             _ => return Err(e.into()),
         }
     }
+    Ok(())
+}
+
+/// Drops a detached partition table, freeing its files. It locks only that table, so
+/// queries never wait for it; a day of 2 KB messages takes about 200 ms here.
+pub(crate) async fn drop_detached(
+    client: &deadpool_postgres::Client,
+    schema: &str,
+    name: &str,
+) -> Result<(), StoreError> {
     client
-        .batch_execute(&format!("DROP TABLE IF EXISTS {s}.{q}"))
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {}.{}",
+            quote(schema),
+            quote(name)
+        ))
         .await?;
     Ok(())
 }
