@@ -180,7 +180,7 @@ pub(crate) async fn ensure(
 /// How long retention may wait for the parent table's lock before it falls back to a
 /// concurrent detach. Queries that arrive meanwhile queue behind it, so this bounds the
 /// pause they see.
-const QUICK_DETACH_LOCK_TIMEOUT: &str = "50ms";
+const QUICK_DETACH_LOCK_TIMEOUT: &str = "20ms";
 
 /// Detaches and drops one partition (`detach_partition`, then `drop_detached`).
 pub(crate) async fn drop_partition(
