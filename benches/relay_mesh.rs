@@ -21,6 +21,7 @@ use std::{
 use bytes::Bytes;
 use prost::Message as _;
 use rwaku_actors::{Supervisor, libp2p::PeerId, node_key, supervisor::RunningNode};
+use rwaku_core::time::now_ns;
 use rwaku_core::{NodeConfig, PubsubTopic, WakuMessage};
 use rwaku_plugin_relay::{RelayControl, RelayPlugin};
 
@@ -46,13 +47,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 /// xorshift64*, so the topology and publishers are the same on every run.

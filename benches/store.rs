@@ -15,10 +15,11 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
+use rwaku_core::time::now_ns;
 use rwaku_core::{MessageHash, WakuMessage};
 use rwaku_plugin_store::{
     ArchivedMessage, MessageStore, PgConfig, PgStore, RetentionPolicy, SqliteConfig, SqliteStore,
@@ -119,13 +120,6 @@ impl Dataset {
             },
         )
     }
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {

@@ -10,6 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use prost::Message as _;
+use rwaku_core::time::now_ns;
 use rwaku_core::{MessageHash, ShardId, WakuMessage};
 use rwaku_integration_tests::{
     eventually, in_process,
@@ -23,13 +24,6 @@ const OPEN: ShardId = 64;
 const CONTENT_TOPIC: &str = "/rwaku-test/1/mesh/proto";
 /// Time for late duplicates to show up after every node has a message.
 const SETTLE: Duration = Duration::from_millis(1500);
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
 
 fn message(text: &str) -> WakuMessage {
     WakuMessage {

@@ -3,6 +3,7 @@
 //! refused by A with 400 and never reaches C; after B restarts (same data dir, so same peer
 //! id and address) delivery from A to C resumes.
 
+use rwaku_core::time::now_ns;
 use std::{collections::BTreeSet, time::Duration};
 
 use base64::Engine as _;
@@ -21,13 +22,6 @@ fn encoded_topic() -> String {
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 /// A RelayWakuMessage signed for the protected shard; `corrupt` flips a signature bit.

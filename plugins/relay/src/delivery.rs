@@ -12,7 +12,7 @@ use rwaku_actors::{
     libp2p::{PeerId, gossipsub::MessageId},
     network::Verdict,
 };
-use rwaku_core::{MessageAccepted, MessageHash, PubsubTopic};
+use rwaku_core::{MessageAccepted, MessageHash, PubsubTopic, time::now_ns};
 
 use crate::{
     metrics as names, penalties::SenderPenalties, stats::ShardStats, validation::Judgement,
@@ -38,10 +38,6 @@ pub struct Delivery {
     pub bus: EventBus,
     pub stats: Arc<ShardStats>,
     pub penalties: SharedPenalties,
-}
-
-pub fn now_ns() -> i64 {
-    rwaku_core::time::now_ns()
 }
 
 impl Delivery {

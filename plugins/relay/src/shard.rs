@@ -15,10 +15,10 @@ use rwaku_actors::{
     EventBus, NetworkHandle,
     network::{GossipMessage, PublishError as NetworkPublishError},
 };
-use rwaku_core::{MessageAccepted, MessageHash, PubsubTopic};
+use rwaku_core::{MessageAccepted, MessageHash, PubsubTopic, time::now_ns};
 
 use crate::{
-    delivery::{Delivery, Received, now_ns},
+    delivery::{Delivery, Received},
     metrics as names,
     publish::{Publish, PublishError, PublishReceipt},
     stats::ShardStats,

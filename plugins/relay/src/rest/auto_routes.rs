@@ -14,7 +14,7 @@ use super::{
     answers::{self, Refusal},
     message_json::RelayWakuMessage,
 };
-use crate::delivery::now_ns;
+use rwaku_core::time::now_ns;
 
 fn shard_of(state: &RelayRest, topic: &ContentTopic) -> PubsubTopic {
     pubsub_topic_for(topic, state.cluster, state.num_shards_in_network)

@@ -13,7 +13,7 @@ use super::{
     answers::{self, Refusal},
     message_json::RelayWakuMessage,
 };
-use crate::delivery::now_ns;
+use rwaku_core::time::now_ns;
 
 fn topics(state: &RelayRest, body: &[u8]) -> Result<Vec<PubsubTopic>, Refusal> {
     answers::topic_list(body)?

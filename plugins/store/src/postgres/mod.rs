@@ -383,9 +383,7 @@ async fn bring_up(shared: Arc<PgShared>) {
     }
 }
 
-pub(crate) fn now_ns() -> i64 {
-    rwaku_core::time::now_ns()
-}
+pub(crate) use rwaku_core::time::now_ns;
 
 impl MessageStore for PgStore {
     async fn ready(&self) -> Result<(), StoreError> {
