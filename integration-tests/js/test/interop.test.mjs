@@ -102,6 +102,17 @@ for (const c of cases) {
       );
       assert.equal(subscribed, true, "filter.subscribe returned false");
 
+      // The service's admin view lists this client with its criteria.
+      const rest = required("RWAKU_REST");
+      const admin = await withTimeout(
+        fetch(`${rest}/admin/v1/filter/subscriptions`).then((r) => r.json()),
+        5_000,
+        "admin filter subscriptions",
+      );
+      const me = admin.find((entry) => entry.peerId === node.libp2p.peerId.toString());
+      assert.ok(me, `admin view lists this client: ${JSON.stringify(admin)}`);
+      assert.deepEqual(me.filterCriteria, [{ pubsubTopic: encoder.pubsubTopic, contentTopic }]);
+
       // 3. lightpush, one message at a time, each acknowledged by the node.
       const startedAt = new Date(Date.now() - 1_000);
       const sent = [];

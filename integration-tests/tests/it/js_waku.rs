@@ -89,6 +89,7 @@ async fn js_waku_lightpush_filter_store_over_tcp_and_websocket() -> anyhow::Resu
         .current_dir(js_dir())
         .env("RWAKU_TCP", &tcp)
         .env("RWAKU_WS", &ws)
+        .env("RWAKU_REST", &base)
         .env("NODE_ENV", "test")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
