@@ -160,18 +160,7 @@ pub async fn request(
     timeout: Duration,
 ) -> Result<Bytes, RequestError> {
     let exchange = async {
-        let mut stream = control
-            .open_stream(peer, protocol)
-            .await
-            .map_err(|e| match e {
-                libp2p_stream::OpenStreamError::UnsupportedProtocol(p) => {
-                    RequestError::Unsupported(p.to_string())
-                }
-                other => RequestError::Open(other.to_string()),
-            })?;
-        framing::write_frame(&mut stream, body)
-            .await
-            .map_err(|e| RequestError::Io(e.to_string()))?;
+        let mut stream = open_and_write(control, peer, protocol, body).await?;
         // Half-close our side: the server reads one request, answers and closes.
         let _ = stream.close().await;
         framing::read_frame(&mut stream, max_response)
@@ -181,6 +170,28 @@ pub async fn request(
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| RequestError::Timeout)?
+}
+
+/// Opens a stream to `peer` for `protocol` and writes one frame on it.
+async fn open_and_write(
+    control: &mut libp2p_stream::Control,
+    peer: PeerId,
+    protocol: StreamProtocol,
+    body: &[u8],
+) -> Result<libp2p::Stream, RequestError> {
+    let mut stream = control
+        .open_stream(peer, protocol)
+        .await
+        .map_err(|e| match e {
+            libp2p_stream::OpenStreamError::UnsupportedProtocol(p) => {
+                RequestError::Unsupported(p.to_string())
+            }
+            other => RequestError::Open(other.to_string()),
+        })?;
+    framing::write_frame(&mut stream, body)
+        .await
+        .map_err(|e| RequestError::Io(e.to_string()))?;
+    Ok(stream)
 }
 
 /// Opens a stream to `peer`, writes one frame and closes: the one-way protocols (filter push).
@@ -194,18 +205,7 @@ pub async fn send_one_way(
     timeout: Duration,
 ) -> Result<(), RequestError> {
     let exchange = async {
-        let mut stream = control
-            .open_stream(peer, protocol)
-            .await
-            .map_err(|e| match e {
-                libp2p_stream::OpenStreamError::UnsupportedProtocol(p) => {
-                    RequestError::Unsupported(p.to_string())
-                }
-                other => RequestError::Open(other.to_string()),
-            })?;
-        framing::write_frame(&mut stream, body)
-            .await
-            .map_err(|e| RequestError::Io(e.to_string()))?;
+        let mut stream = open_and_write(control, peer, protocol, body).await?;
         stream
             .close()
             .await

@@ -312,6 +312,26 @@ pub async fn wait_for_meshes(
     Ok(())
 }
 
+/// A light node (relay off, no plugins) of the mesh's cluster on the memory transport, for
+/// tests that query or push as a light client would. Keep the directory alive with it.
+pub async fn start_light_node() -> anyhow::Result<(RunningNode, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let node = Supervisor::new(
+        NodeConfig {
+            cluster_id: CLUSTER,
+            relay: false,
+            rest: false,
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        },
+        Vec::new(),
+    )
+    .with_memory_transport(next_memory_port())
+    .start()
+    .await?;
+    Ok((node, dir))
+}
+
 /// Stops every node.
 pub async fn shutdown(nodes: Vec<MeshNode>) {
     for node in nodes {

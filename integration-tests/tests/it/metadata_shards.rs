@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use rwaku_actors::{Supervisor, libp2p::StreamProtocol, stream_server};
-use rwaku_core::NodeConfig;
+use rwaku_actors::{libp2p::StreamProtocol, stream_server};
 use rwaku_integration_tests::{
     eventually,
-    mesh::{self, NodeSpec, next_memory_port, shard_topic},
+    mesh::{self, NodeSpec, shard_topic},
 };
 use rwaku_protocols::metadata;
 
@@ -16,20 +15,7 @@ fn metadata_follows_runtime_subscriptions() -> anyhow::Result<()> {
     rwaku_integration_tests::in_process::run(async {
         let nodes = mesh::start_mesh(vec![NodeSpec::new("relay", &[32])]).await?;
         let relay = &nodes[0];
-        let dir = tempfile::tempdir()?;
-        let asker = Supervisor::new(
-            NodeConfig {
-                cluster_id: mesh::CLUSTER,
-                relay: false,
-                rest: false,
-                data_dir: dir.path().to_path_buf(),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .with_memory_transport(next_memory_port())
-        .start()
-        .await?;
+        let (asker, _asker_dir) = mesh::start_light_node().await?;
         asker
             .network
             .dial(relay.address.parse()?)

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rwaku_actors::{Supervisor, supervisor::RunningNode};
-use rwaku_core::{NodeConfig, WakuMessage, time::now_ns};
+use rwaku_actors::supervisor::RunningNode;
+use rwaku_core::{WakuMessage, time::now_ns};
 use rwaku_integration_tests::{
     eventually,
-    mesh::{self, NodeSpec, next_memory_port, shard_topic},
+    mesh::{self, NodeSpec, shard_topic},
 };
 use rwaku_plugin_store::{StorePlugin, client};
 use rwaku_protocols::store::pb;
@@ -144,20 +144,7 @@ fn two_store_nodes_share_one_database_without_duplicates() -> anyhow::Result<()>
             nodes[0].relay.publish(topic.clone(), message).await?;
         }
 
-        let dir = tempfile::tempdir()?;
-        let light = Supervisor::new(
-            NodeConfig {
-                cluster_id: mesh::CLUSTER,
-                relay: false,
-                rest: false,
-                data_dir: dir.path().to_path_buf(),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .with_memory_transport(next_memory_port())
-        .start()
-        .await?;
+        let (light, _light_dir) = mesh::start_light_node().await?;
         for store in &nodes[1..] {
             let response = eventually(Duration::from_secs(20), "every message stored", || async {
                 let response = query_all(&light, store).await.ok()?;
