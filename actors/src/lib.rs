@@ -12,6 +12,7 @@ pub mod network;
 pub mod node_key;
 pub mod rate_limit;
 pub mod relay_port;
+pub mod rest_message;
 pub mod rest_routes;
 pub mod runtime;
 pub mod stream_server;

@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
-use base64::{Engine, engine::general_purpose::STANDARD};
+use rwaku_actors::rest_message::RelayWakuMessage;
 use rwaku_actors::{
     NetworkHandle,
     libp2p::{Multiaddr, PeerId, multiaddr::Protocol},
@@ -281,19 +281,9 @@ async fn ping(State(state): State<FilterRest>, Path(request_id): Path<String>) -
     }
 }
 
-/// A WakuMessage in nwaku's REST JSON.
+/// A WakuMessage in nwaku's REST JSON (the shape every REST route shares).
 pub fn message_json(message: &WakuMessage) -> Value {
-    let mut object = json!({
-        "payload": STANDARD.encode(&message.payload),
-        "contentTopic": message.content_topic,
-        "version": message.version.unwrap_or(0),
-        "timestamp": message.timestamp_or_zero(),
-        "ephemeral": message.is_ephemeral(),
-    });
-    if let Some(meta) = &message.meta {
-        object["meta"] = Value::String(STANDARD.encode(meta));
-    }
-    object
+    serde_json::to_value(RelayWakuMessage::from_waku_message(message)).unwrap_or(Value::Null)
 }
 
 async fn messages(State(state): State<FilterRest>, Path(content_topic): Path<String>) -> Response {

@@ -2,89 +2,32 @@
 //! the message in nwaku's `RelayWakuMessage` shape (`payload` and `meta` in base64, `timestamp`
 //! in Unix ns, 0 or absent meaning now).
 
-use base64::{
-    Engine as _,
-    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
-};
-use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-
+use rwaku_actors::rest_message::{MessageJsonError, RelayWakuMessage};
 use rwaku_core::WakuMessage;
-
-/// Clients differ on base64 padding, so both forms are read.
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestPushRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pubsub_topic: Option<String>,
-    pub message: RestMessage,
+    pub message: RelayWakuMessage,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestMessage {
-    pub payload: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_topic: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proof: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RestBodyError {
-    #[error("invalid request body: {0}")]
-    Json(String),
-    #[error("field `{field}` is not valid base64: {reason}")]
-    Base64 { field: &'static str, reason: String },
-    #[error("the message has no contentTopic")]
-    NoContentTopic,
-}
-
-fn decode(field: &'static str, text: &str) -> Result<Bytes, RestBodyError> {
-    BASE64
-        .decode(text.trim())
-        .map(Bytes::from)
-        .map_err(|e| RestBodyError::Base64 {
-            field,
-            reason: e.to_string(),
-        })
-}
+/// What is wrong with a request body: the message errors of the shared JSON shape.
+pub type RestBodyError = MessageJsonError;
 
 impl RestPushRequest {
     pub fn parse(body: &[u8]) -> Result<Self, RestBodyError> {
-        serde_json::from_slice(body).map_err(|e| RestBodyError::Json(e.to_string()))
+        serde_json::from_slice(body).map_err(|e| MessageJsonError::Json(e.to_string()))
     }
 
     /// The pubsub topic (None when absent or empty) and the message, with a zero or absent
-    /// timestamp set to `now_ns`.
+    /// timestamp set to `now_ns`; lightpush needs a content topic.
     pub fn into_parts(self, now_ns: i64) -> Result<(Option<String>, WakuMessage), RestBodyError> {
-        let m = self.message;
-        let content_topic = m
-            .content_topic
-            .filter(|t| !t.is_empty())
-            .ok_or(RestBodyError::NoContentTopic)?;
-        let message = WakuMessage {
-            payload: decode("payload", &m.payload)?,
-            content_topic,
-            version: m.version,
-            timestamp: Some(m.timestamp.filter(|t| *t != 0).unwrap_or(now_ns)),
-            meta: m.meta.map(|t| decode("meta", &t)).transpose()?,
-            rate_limit_proof: m.proof.map(|t| decode("proof", &t)).transpose()?,
-            ephemeral: m.ephemeral,
-        };
+        let mut message = self.message;
+        message.content_topic = message.content_topic.filter(|t| !t.is_empty());
+        let message = message.into_waku_message(now_ns, true)?;
         let topic = self.pubsub_topic.filter(|t| !t.trim().is_empty());
         Ok((topic, message))
     }

@@ -11,7 +11,7 @@ use axum::{
 
 use rwaku_core::{ClusterId, PubsubTopic, SharedMessage, WakuMessage};
 
-use super::{RelayRest, message_json::RelayWakuMessage};
+use super::{RelayRest, RelayWakuMessage};
 use crate::{
     publish::{PublishError, PublishReceipt},
     shard_set::RelayError,

@@ -10,9 +10,8 @@ use axum::{
 use rwaku_core::{ContentTopic, PubsubTopic, autosharding::pubsub_topic_for};
 
 use super::{
-    RelayRest,
+    RelayRest, RelayWakuMessage,
     answers::{self, Refusal},
-    message_json::RelayWakuMessage,
 };
 use rwaku_core::time::now_ns;
 

@@ -4,7 +4,6 @@
 mod answers;
 mod auto_routes;
 pub mod cache;
-pub mod message_json;
 mod pubsub_routes;
 
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use rwaku_core::ClusterId;
 use crate::control::RelayControl;
 
 pub use cache::RelayMessageCache;
-pub use message_json::{MessageJsonError, RelayWakuMessage};
+pub use rwaku_actors::rest_message::{MessageJsonError, RelayWakuMessage};
 
 /// What the relay handlers share.
 #[derive(Clone)]

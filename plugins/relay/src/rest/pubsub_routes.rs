@@ -9,9 +9,8 @@ use axum::{
 use rwaku_core::PubsubTopic;
 
 use super::{
-    RelayRest,
+    RelayRest, RelayWakuMessage,
     answers::{self, Refusal},
-    message_json::RelayWakuMessage,
 };
 use rwaku_core::time::now_ns;
 

@@ -1,6 +1,6 @@
-//! nwaku's `RelayWakuMessage` JSON: `payload` (base64, required), `contentTopic`, `version`,
-//! `timestamp` (Unix ns; 0 or absent means now), `meta` (base64), `ephemeral`, `proof`
-//! (base64 RLN proof). The same shape comes back from `GET /relay/v1/messages/...`.
+//! nwaku's `RelayWakuMessage` JSON, the message shape of every REST route (relay, lightpush,
+//! filter): `payload` (base64, required), `contentTopic`, `version`, `timestamp` (Unix ns; 0
+//! or absent means now), `meta` (base64), `ephemeral`, `proof` (base64 RLN proof).
 
 use base64::{
     Engine as _,
