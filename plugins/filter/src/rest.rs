@@ -208,47 +208,50 @@ fn request_id_or_new(id: Option<String>) -> String {
     id.filter(|s| !s.is_empty()).unwrap_or_else(new_request_id)
 }
 
+#[derive(Clone, Copy)]
+enum Change {
+    Subscribe,
+    Unsubscribe,
+}
+
 async fn subscribe(State(state): State<FilterRest>, body: Bytes) -> Response {
-    let body: SubscriptionBody = match parse_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let request_id = request_id_or_new(body.request_id.clone());
-    let pubsub = match pubsub_topic_of(&state, &body) {
-        Ok(t) => t,
-        Err(desc) => return answer(request_id, status::BAD_REQUEST, desc),
-    };
-    let (client, peer) = match connected(&state, &request_id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match client
-        .subscribe(peer, request_id.clone(), &pubsub, &body.content_filters)
-        .await
-    {
-        Ok(response) => from_filter(response),
-        Err(e) => from_client_error(request_id, e),
-    }
+    change_subscription(&state, &body, Change::Subscribe).await
 }
 
 async fn unsubscribe(State(state): State<FilterRest>, body: Bytes) -> Response {
-    let body: SubscriptionBody = match parse_body(&body) {
+    change_subscription(&state, &body, Change::Unsubscribe).await
+}
+
+/// POST/PUT (subscribe) and DELETE (unsubscribe) take the same body and differ only in the
+/// request sent to the filter node.
+async fn change_subscription(state: &FilterRest, body: &[u8], change: Change) -> Response {
+    let body: SubscriptionBody = match parse_body(body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     let request_id = request_id_or_new(body.request_id.clone());
-    let pubsub = match pubsub_topic_of(&state, &body) {
+    let pubsub = match pubsub_topic_of(state, &body) {
         Ok(t) => t,
         Err(desc) => return answer(request_id, status::BAD_REQUEST, desc),
     };
-    let (client, peer) = match connected(&state, &request_id).await {
+    let (client, peer) = match connected(state, &request_id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    match client
-        .unsubscribe(peer, request_id.clone(), &pubsub, &body.content_filters)
-        .await
-    {
+    let topics = &body.content_filters;
+    let outcome = match change {
+        Change::Subscribe => {
+            client
+                .subscribe(peer, request_id.clone(), &pubsub, topics)
+                .await
+        }
+        Change::Unsubscribe => {
+            client
+                .unsubscribe(peer, request_id.clone(), &pubsub, topics)
+                .await
+        }
+    };
+    match outcome {
         Ok(response) => from_filter(response),
         Err(e) => from_client_error(request_id, e),
     }
