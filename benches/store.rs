@@ -7,7 +7,10 @@
 //! "sqlite,postgres"), RWAKU_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test),
 //! RWAKU_BENCH_QUERY_SECS (seconds per query scenario, default 5), RWAKU_BENCH_DIR (where the
 //! SQLite file goes, default a temporary directory), RWAKU_BENCH_KEEP (keep the PostgreSQL
-//! schema `rwaku_bench` afterwards, for EXPLAIN).
+//! schema `rwaku_bench` afterwards, for EXPLAIN), RWAKU_BENCH_REUSE (query the kept schema
+//! instead of ingesting again; the drop phase then removes a day from it),
+//! RWAKU_BENCH_PG_POOL (connection pool size, default the node's), RWAKU_BENCH_ONLY (run only
+//! the query scenarios whose name contains this text, e.g. "page 100").
 
 use std::{
     str::FromStr,
@@ -302,6 +305,7 @@ async fn run_backend<S: MessageStore>(
     store: S,
     data: Arc<Dataset>,
     secs: f64,
+    reuse: bool,
     reopen: impl AsyncFnOnce(Arc<S>) -> (Arc<S>, u64),
 ) -> Report {
     println!(
@@ -309,7 +313,16 @@ async fn run_backend<S: MessageStore>(
         data.n
     );
     let store = Arc::new(store);
-    let (rate, sample) = ingest(&store, &data, 0..data.n).await;
+    let (rate, sample) = if reuse {
+        // The same messages were ingested by an earlier run; rebuild the hash sample.
+        let sample = (0..data.n)
+            .step_by(PRODUCER_BATCH)
+            .map(|i| data.message(i).hash)
+            .collect();
+        (f64::NAN, sample)
+    } else {
+        ingest(&store, &data, 0..data.n).await
+    };
     println!(
         "ingest: {rate:.0} msgs/s ({PRODUCERS} concurrent callers, batches of {PRODUCER_BATCH})"
     );
@@ -319,12 +332,16 @@ async fn run_backend<S: MessageStore>(
     println!("disk: {size} bytes for {count} messages = {bytes_per_msg:.0} bytes/message");
     let hashes = Arc::new(sample);
     let mut p99_at_25 = Duration::ZERO;
+    let only: String = env_or("RWAKU_BENCH_ONLY", String::new());
     for scenario in [
         Scenario::Hashes10,
         Scenario::Range24h(20),
         Scenario::Range24h(100),
         Scenario::Latest50,
-    ] {
+    ]
+    .into_iter()
+    .filter(|s| s.name().contains(&only))
+    {
         for clients in [1, 10, 25] {
             let lat = timed_load(&store, &data, &hashes, scenario, clients, secs).await;
             let (p50, p99) = (pct(&lat, 0.5), pct(&lat, 0.99));
@@ -411,7 +428,7 @@ fn pg_config(url: &str, schema: &str, method: PgInsertMethod) -> PgConfig {
     let mut c = PgConfig::new(pg, url.to_string());
     c.schema = schema.to_string();
     c.insert_method = method;
-    c.pool_size = 30;
+    c.pool_size = env_or("RWAKU_BENCH_PG_POOL", c.pool_size);
     c
 }
 
@@ -487,6 +504,7 @@ fn main() {
                     store,
                     Arc::clone(&data),
                     secs,
+                    false,
                     async move |s: Arc<SqliteStore>| {
                         // Close to checkpoint the WAL into the file, then measure and reopen.
                         s.close().await.expect("close");
@@ -504,9 +522,12 @@ fn main() {
             );
         }
         if backends.contains("postgres") {
-            compare_pg_insert_methods(&url, &data, n.min(100_000)).await;
             let schema = "rwaku_bench";
-            drop_schema(&url, schema).await;
+            let reuse = std::env::var_os("RWAKU_BENCH_REUSE").is_some();
+            if !reuse {
+                compare_pg_insert_methods(&url, &data, n.min(100_000)).await;
+                drop_schema(&url, schema).await;
+            }
             let store = PgStore::open(pg_config(&url, schema, PgInsertMethod::Unnest))
                 .await
                 .expect("postgres");
@@ -516,6 +537,7 @@ fn main() {
                     store,
                     Arc::clone(&data),
                     secs,
+                    reuse,
                     async |s: Arc<PgStore>| {
                         // What autovacuum would do: statistics and visibility maps.
                         s.vacuum_analyze().await.expect("vacuum");
@@ -525,7 +547,7 @@ fn main() {
                 )
                 .await,
             );
-            if std::env::var_os("RWAKU_BENCH_KEEP").is_none() {
+            if std::env::var_os("RWAKU_BENCH_KEEP").is_none() && !reuse {
                 drop_schema(&url, schema).await;
             }
         }

@@ -30,7 +30,7 @@ impl Plugin<NodeContext> for StorePlugin {
 
     fn start(self: Box<Self>, ctx: &mut NodeContext) -> Result<(), PluginError> {
         let url = ctx.config.store_db_url();
-        let backend = parse_db_url(&url).map_err(|e| {
+        let mut backend = parse_db_url(&url).map_err(|e| {
             PluginError::new(
                 NAME,
                 format!("invalid value for `store-message-db-url`: {e}"),
@@ -46,6 +46,11 @@ impl Plugin<NodeContext> for StorePlugin {
                         format!("invalid value for `store-message-retention-policy`: {e}"),
                     )
                 })?;
+        if let crate::BackendConfig::Postgres(pg) = &mut backend {
+            // nwaku's flag is a ceiling; below it the pool keeps its measured size.
+            let ceiling = ctx.config.store_max_num_db_connections.max(1) as usize;
+            pg.pool_size = pg.pool_size.min(ceiling);
+        }
         if let crate::BackendConfig::Sqlite(sqlite) = &backend
             && let Some(parent) = sqlite.path.parent()
         {

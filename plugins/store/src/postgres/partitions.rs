@@ -15,7 +15,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::error::StoreError;
 
-use super::schema::{lock_key, quote};
+use super::schema::{COLUMN_STORAGE, lock_key, quote};
 
 const NS_PER_S: i64 = 1_000_000_000;
 
@@ -165,7 +165,7 @@ pub(crate) async fn ensure(
         if !exists {
             tx.batch_execute(&format!(
                 "CREATE TABLE {s}.{name} PARTITION OF {s}.messages FOR VALUES FROM ({lo}) TO ({hi});
-                 ALTER TABLE {s}.{name} ALTER COLUMN payload SET STORAGE MAIN;",
+                 ALTER TABLE {s}.{name} {COLUMN_STORAGE};",
                 name = quote(&p.name)
             ))
             .await?;

@@ -248,9 +248,10 @@ async fn insert_unnest(
     let stmt = client
         .prepare_cached(&format!(
             "INSERT INTO {s}.messages \
-             (messageHash, pubsubTopic, contentTopic, payload, version, timestamp, meta) \
+             (messageHash, pubsubTopic, contentTopic, payloadHead, version, timestamp, meta, \
+              payloadTail) \
              SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[], \
-                                  $5::int4[], $6::int8[], $7::bytea[]) \
+                                  $5::int4[], $6::int8[], $7::bytea[], $8::bytea[]) \
              ON CONFLICT DO NOTHING RETURNING messageHash"
         ))
         .await?;
@@ -260,14 +261,18 @@ async fn insert_unnest(
         .iter()
         .map(|m| m.message.content_topic.as_str())
         .collect();
-    let payload: Vec<&[u8]> = rows.iter().map(|m| m.message.payload.as_ref()).collect();
+    let chunk = shared.toast_chunk();
+    let (head, tail): (Vec<&[u8]>, Vec<&[u8]>) =
+        rows.iter().map(|m| split_payload(m, chunk)).unzip();
     let version: Vec<i32> = rows.iter().map(|m| version_of(m)).collect();
     let ts: Vec<i64> = rows.iter().map(|m| m.timestamp()).collect();
     let meta: Vec<Option<&[u8]>> = rows.iter().map(|m| m.message.meta.as_deref()).collect();
     let returned = client
         .query(
             &stmt,
-            &[&hashes, &pubsub, &content, &payload, &version, &ts, &meta],
+            &[
+                &hashes, &pubsub, &content, &head, &version, &ts, &meta, &tail,
+            ],
         )
         .await?;
     returned_hashes(&returned)
@@ -288,8 +293,8 @@ async fn insert_copy(
     .await?;
     let sink = tx
         .copy_in(
-            "COPY rwaku_ingest (messageHash, pubsubTopic, contentTopic, payload, version, timestamp, meta) \
-             FROM STDIN BINARY",
+            "COPY rwaku_ingest (messageHash, pubsubTopic, contentTopic, payloadHead, version, \
+             timestamp, meta, payloadTail) FROM STDIN BINARY",
         )
         .await?;
     let writer = BinaryCopyInWriter::new(
@@ -302,12 +307,14 @@ async fn insert_copy(
             Type::INT4,
             Type::INT8,
             Type::BYTEA,
+            Type::BYTEA,
         ],
     );
+    let chunk = shared.toast_chunk();
     pin_mut!(writer);
     for m in rows {
         let hash = m.hash.0.as_slice();
-        let payload: &[u8] = m.message.payload.as_ref();
+        let (head, tail) = split_payload(m, chunk);
         let meta: Option<&[u8]> = m.message.meta.as_deref();
         writer
             .as_mut()
@@ -315,10 +322,11 @@ async fn insert_copy(
                 &hash,
                 &m.pubsub_topic,
                 &m.message.content_topic,
-                &payload,
+                &head,
                 &version_of(m),
                 &m.timestamp(),
                 &meta,
+                &tail,
             ])
             .await?;
     }
@@ -334,6 +342,14 @@ async fn insert_copy(
         .await?;
     tx.commit().await?;
     returned_hashes(&returned)
+}
+
+/// The payload as stored: the largest whole number of TOAST chunks, then the rest
+/// (`schema.rs` says why).
+fn split_payload(m: &ArchivedMessage, chunk: usize) -> (&[u8], &[u8]) {
+    let payload = m.message.payload.as_ref();
+    let head = payload.len() / chunk.max(1) * chunk.max(1);
+    payload.split_at(head)
 }
 
 fn version_of(m: &ArchivedMessage) -> i32 {

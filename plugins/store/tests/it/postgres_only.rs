@@ -179,6 +179,129 @@ async fn foreign_table_is_a_typed_error() {
     assert_eq!(err.status_code(), status::BAD_RESPONSE);
 }
 
+/// Schema version 1 as rwaku 0.1 created it: the whole payload in one column.
+const SCHEMA_V1: &str = "
+    CREATE TABLE {s}.rwaku_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO {s}.rwaku_store_meta VALUES ('owner', 'rwaku-store'), ('schema_version', '1'),
+        ('partition_seconds', '86400');
+    CREATE TABLE {s}.messages (
+        messageHash BYTEA NOT NULL, pubsubTopic TEXT NOT NULL, contentTopic TEXT NOT NULL,
+        payload BYTEA NOT NULL, version INTEGER NOT NULL, timestamp BIGINT NOT NULL, meta BYTEA,
+        PRIMARY KEY (timestamp, messageHash)
+    ) PARTITION BY RANGE (timestamp);
+    CREATE INDEX messages_hash ON {s}.messages (messageHash);
+    CREATE INDEX messages_topic ON {s}.messages (contentTopic, pubsubTopic, timestamp, messageHash);";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_store_is_upgraded_and_keeps_its_messages() {
+    if !pg_reachable().await {
+        return;
+    }
+    let guard = fresh_schema();
+    let client = admin_client().await.expect("admin");
+    let s = format!("\"{}\"", guard.schema);
+    let old = message(PUBSUB_A, "/app/1/old/proto", BASE_NS, 1, 5000);
+    let day_start = BASE_NS.div_euclid(DAY) * DAY;
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {s}; {}
+             CREATE TABLE {s}.messages_p{lo}_{hi} PARTITION OF {s}.messages
+                 FOR VALUES FROM ({day_start}) TO ({day_end});",
+            SCHEMA_V1.replace("{s}", &s),
+            lo = day_start / SECOND,
+            hi = (day_start + DAY) / SECOND,
+            day_end = day_start + DAY,
+        ))
+        .await
+        .expect("v1 schema");
+    client
+        .execute(
+            &format!("INSERT INTO {s}.messages VALUES ($1, $2, $3, $4, 0, $5, NULL)"),
+            &[
+                &old.hash.0.as_slice(),
+                &old.pubsub_topic,
+                &old.message.content_topic,
+                &old.message.payload.as_ref(),
+                &old.timestamp(),
+            ],
+        )
+        .await
+        .expect("v1 row");
+    let store = PgStore::open(pg_config(&guard.schema))
+        .await
+        .expect("upgrade");
+    let new = message(PUBSUB_A, "/app/1/new/proto", BASE_NS + SECOND, 2, 5000);
+    let dup = old.clone();
+    let outcome = store.insert(vec![new.clone(), dup]).await.expect("insert");
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+    let all = all_forward(
+        &store,
+        StoreQuery {
+            include_data: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(all.len(), 2);
+    for (entry, want) in all.iter().zip([&old, &new]) {
+        assert_eq!(entry.hash, want.hash);
+        let got = entry.message.as_ref().expect("data");
+        assert_eq!(got.payload, want.message.payload);
+    }
+    let version: String = client
+        .query_one(
+            &format!("SELECT value FROM {s}.rwaku_store_meta WHERE key = 'schema_version'"),
+            &[],
+        )
+        .await
+        .expect("version")
+        .get(0);
+    assert_eq!(version, "2");
+    store.close().await.expect("close");
+    drop(guard);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_around_the_toast_chunk_size_read_back_whole() {
+    let Some(f) = fixtures::pg().await else {
+        return;
+    };
+    // The payload is stored split at whole TOAST chunks (1,996 bytes on 8 KiB pages).
+    let sizes = [0usize, 1, 1995, 1996, 1997, 2048, 3991, 3992, 3993, 150_000];
+    let batch: Vec<_> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            let mut m = message(
+                PUBSUB_A,
+                "/app/1/sizes/proto",
+                BASE_NS + i as i64,
+                i as u64,
+                8,
+            );
+            let payload: Vec<u8> = (0..size).map(|b| (b * 31 + i) as u8).collect();
+            m.message.payload = payload.into();
+            rwaku_plugin_store::ArchivedMessage::new(PUBSUB_A, m.message)
+        })
+        .collect();
+    f.store.insert(batch.clone()).await.expect("insert");
+    let all = all_forward(
+        &f.store,
+        StoreQuery {
+            include_data: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(all.len(), sizes.len());
+    for (entry, want) in all.iter().zip(&batch) {
+        let got = entry.message.as_ref().expect("data");
+        assert_eq!(got.payload.len(), want.message.payload.len());
+        assert_eq!(got.payload, want.message.payload);
+    }
+    f.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newer_schema_version_is_a_typed_error() {
     let Some(err) = open_error(
@@ -192,7 +315,7 @@ async fn newer_schema_version_is_a_typed_error() {
     assert!(
         matches!(
             err,
-            StoreError::Schema(SchemaError::NewerVersion { found: 7, known: 1 })
+            StoreError::Schema(SchemaError::NewerVersion { found: 7, known: 2 })
         ),
         "{err:?}"
     );
@@ -202,7 +325,7 @@ async fn newer_schema_version_is_a_typed_error() {
 async fn unexpected_columns_are_a_typed_error() {
     let Some(err) = open_error(
         "CREATE TABLE {s}.rwaku_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-         INSERT INTO {s}.rwaku_store_meta VALUES ('owner', 'rwaku-store'), ('schema_version', '1'), ('partition_seconds', '86400');
+         INSERT INTO {s}.rwaku_store_meta VALUES ('owner', 'rwaku-store'), ('schema_version', '2'), ('partition_seconds', '86400');
          CREATE TABLE {s}.messages (messageHash BYTEA, extra INT);",
     )
     .await
