@@ -9,7 +9,9 @@
 //! SQLite file goes, default a temporary directory), RWAKU_BENCH_KEEP (keep the PostgreSQL
 //! schema `rwaku_bench` afterwards, for EXPLAIN), RWAKU_BENCH_REUSE (query the kept schema
 //! instead of ingesting again; the drop phase then removes a day from it),
-//! RWAKU_BENCH_PG_POOL (connection pool size, default the node's), RWAKU_BENCH_ONLY (run only
+//! RWAKU_BENCH_SQLITE_FROM (a store file of an earlier run with the same message count: a copy
+//! of it is queried instead of ingesting again; `RWAKU_BENCH_SQLITE_KEEP` keeps a run's file
+//! there), RWAKU_BENCH_PG_POOL (connection pool size, default the node's), RWAKU_BENCH_ONLY (run only
 //! the query scenarios whose name contains this text, e.g. "page 100").
 
 use std::{
@@ -494,6 +496,11 @@ fn main() {
             }
             .expect("tempdir");
             let path = dir.path().join("bench.sqlite3");
+            let from = std::env::var_os("RWAKU_BENCH_SQLITE_FROM");
+            let reuse = from.is_some();
+            if let Some(from) = &from {
+                std::fs::copy(from, &path).expect("copy RWAKU_BENCH_SQLITE_FROM");
+            }
             let store = SqliteStore::open(SqliteConfig::new(&path))
                 .await
                 .expect("sqlite");
@@ -504,11 +511,14 @@ fn main() {
                     store,
                     Arc::clone(&data),
                     secs,
-                    false,
+                    reuse,
                     async move |s: Arc<SqliteStore>| {
                         // Close to checkpoint the WAL into the file, then measure and reopen.
                         s.close().await.expect("close");
                         drop(s);
+                        if let Some(keep) = std::env::var_os("RWAKU_BENCH_SQLITE_KEEP") {
+                            std::fs::copy(&reopen_path, keep).expect("RWAKU_BENCH_SQLITE_KEEP");
+                        }
                         let size = std::fs::metadata(&reopen_path)
                             .map(|m| m.len())
                             .unwrap_or(0);

@@ -1,6 +1,6 @@
 //! SQLite retention: delete the oldest rows in small batches, each its own short transaction
-//! on the writer thread (inserts queued meanwhile go in between, readers never wait in WAL
-//! mode), then give the freed pages back with `incremental_vacuum` in small steps and truncate
+//! on the writer thread at idle CPU priority (`background.rs`; inserts queued meanwhile go in
+//! between, readers never wait in WAL mode), then give the freed pages back with `incremental_vacuum` in small steps and truncate
 //! the WAL, so the file really shrinks — nwaku's SQLite only shrank after a blocking VACUUM.
 
 use std::sync::atomic::Ordering;
@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::{error::StoreError, retention::RetentionPolicy};
 
-use super::{SqliteStore, schema::pragma};
+use super::{SqliteStore, background::at_idle_priority, schema::pragma};
 
 /// What to delete, oldest first.
 enum Doomed {
@@ -64,11 +64,13 @@ impl SqliteStore {
             }
             let step = match doomed {
                 Doomed::OlderThan(cutoff) => {
-                    self.write_job(move |c| delete_older(c, cutoff, this_batch))
-                        .await?
+                    self.write_job(move |c| {
+                        at_idle_priority(|| delete_older(c, cutoff, this_batch))
+                    })
+                    .await?
                 }
                 Doomed::Oldest(_) => {
-                    self.write_job(move |c| delete_oldest(c, this_batch))
+                    self.write_job(move |c| at_idle_priority(|| delete_oldest(c, this_batch)))
                         .await?
                 }
             };
@@ -81,13 +83,18 @@ impl SqliteStore {
         }
         if deleted > 0 {
             let pages = self.config.vacuum_pages_per_step.max(1);
-            while self.write_job(move |c| vacuum_step(c, pages)).await? {
+            while self
+                .write_job(move |c| at_idle_priority(|| vacuum_step(c, pages)))
+                .await?
+            {
                 tokio::time::sleep(self.config.retention_pause).await;
             }
             // Truncating the WAL moves the shrunken pages into the file and drops the WAL;
             // a reader still on an old snapshot can make it partial, which the next run fixes.
-            self.write_job(|c| pragma(c, "wal_checkpoint(TRUNCATE)").map_err(StoreError::from))
-                .await?;
+            self.write_job(|c| {
+                at_idle_priority(|| pragma(c, "wal_checkpoint(TRUNCATE)").map_err(StoreError::from))
+            })
+            .await?;
         }
         Ok(deleted)
     }
