@@ -244,11 +244,14 @@ impl PgStore {
         }
         // Generic plans for our prepared statements: a custom plan re-plans every partition
         // on each execution (~10 ms with 30 partitions, measured), while a generic plan prunes
-        // partitions at executor start from the parameters.
+        // partitions at executor start from the parameters. No bitmap scans: a generic plan
+        // of the hash lookup picked a bitmap scan per partition, 15 % fewer lookups/s than
+        // plain index scans at 25 clients (measured); our lookups fetch a few rows each.
         let mut pg = config.pg.clone();
+        const SESSION: &str = "-c plan_cache_mode=force_generic_plan -c enable_bitmapscan=off";
         let options = match pg.get_options() {
-            Some(o) => format!("{o} -c plan_cache_mode=force_generic_plan"),
-            None => "-c plan_cache_mode=force_generic_plan".to_string(),
+            Some(o) => format!("{o} {SESSION}"),
+            None => SESSION.to_string(),
         };
         pg.options(&options);
         let manager = Manager::from_config(
