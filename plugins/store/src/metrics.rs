@@ -12,6 +12,7 @@ pub const MESSAGES: &str = "waku_archive_messages";
 /// Counter, label `type`: insert/query/retention failures and refused messages.
 pub const ERRORS: &str = "waku_archive_errors";
 pub const INSERT_DURATION: &str = "waku_archive_insert_duration_seconds";
+/// Histogram, label `query` (`messages_lookup`, `content_topic`, `time_range`).
 pub const QUERY_DURATION: &str = "waku_archive_query_duration_seconds";
 /// Histogram: messages per group-committed transaction.
 pub const BATCH_SIZE: &str = "rwaku_archive_insert_batch_size";
@@ -40,7 +41,7 @@ pub fn describe() {
     describe_histogram!(
         QUERY_DURATION,
         Unit::Seconds,
-        "Time to answer one archive query"
+        "Time to answer one archive query, by kind of query"
     );
     describe_histogram!(
         BATCH_SIZE,
@@ -76,8 +77,8 @@ pub(crate) fn insert_committed(messages: usize, took: Duration) {
     histogram!(BATCH_SIZE).record(messages as f64);
 }
 
-pub(crate) fn query_answered(took: Duration) {
-    histogram!(QUERY_DURATION).record(took.as_secs_f64());
+pub(crate) fn query_answered(kind: &'static str, took: Duration) {
+    histogram!(QUERY_DURATION, "query" => kind).record(took.as_secs_f64());
 }
 
 pub(crate) fn stored_messages(count: u64) {

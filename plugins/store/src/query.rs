@@ -71,6 +71,20 @@ pub struct ValidQuery {
     pub page_size: usize,
 }
 
+impl ValidQuery {
+    /// The query's kind, as the `query` label of the query-duration metric (nwaku's Postgres
+    /// driver labels: `messages_lookup`, `content_topic`; ours for a time-only query).
+    pub fn kind(&self) -> &'static str {
+        match &self.filter {
+            QueryFilter::Hashes(_) => "messages_lookup",
+            QueryFilter::Content {
+                topics: Some(_), ..
+            } => "content_topic",
+            QueryFilter::Content { topics: None, .. } => "time_range",
+        }
+    }
+}
+
 impl StoreQuery {
     /// Checks the store v3 rules and normalises the query. Every error is a bad request
     /// (status 400); see [`QueryError`].
@@ -146,6 +160,27 @@ mod tests {
 
     fn topics(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("/app/1/t{i}/proto")).collect()
+    }
+
+    #[test]
+    fn kinds_label_the_query_metric() {
+        let kind = |q: StoreQuery| q.validate().map(|v| v.kind());
+        assert_eq!(kind(StoreQuery::default()), Ok("time_range"));
+        assert_eq!(
+            kind(StoreQuery {
+                pubsub_topic: Some("/waku/2/rs/0/0".into()),
+                content_topics: topics(2),
+                ..Default::default()
+            }),
+            Ok("content_topic")
+        );
+        assert_eq!(
+            kind(StoreQuery {
+                message_hashes: vec![MessageHash([7; 32])],
+                ..Default::default()
+            }),
+            Ok("messages_lookup")
+        );
     }
 
     #[test]

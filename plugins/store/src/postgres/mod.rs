@@ -447,6 +447,7 @@ impl MessageStore for PgStore {
     async fn query(&self, query: &StoreQuery) -> Result<StorePage, StoreError> {
         let started = Instant::now();
         let valid = query.validate()?;
+        let kind = valid.kind();
         self.shared.check_ready()?;
         let result = async {
             let client = self.shared.client().await?;
@@ -454,7 +455,7 @@ impl MessageStore for PgStore {
         }
         .await;
         match &result {
-            Ok(_) => metrics::query_answered(started.elapsed()),
+            Ok(_) => metrics::query_answered(kind, started.elapsed()),
             Err(e) => metrics::error(e.metric_label()),
         }
         result

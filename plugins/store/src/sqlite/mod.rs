@@ -203,12 +203,13 @@ impl MessageStore for SqliteStore {
     async fn query(&self, query: &StoreQuery) -> Result<StorePage, StoreError> {
         let started = Instant::now();
         let valid = query.validate()?;
+        let kind = valid.kind();
         let result = self
             .readers
             .run(move |conn| query_exec::run(conn, &valid))
             .await;
         match &result {
-            Ok(_) => metrics::query_answered(started.elapsed()),
+            Ok(_) => metrics::query_answered(kind, started.elapsed()),
             Err(e) => metrics::error(e.metric_label()),
         }
         result
