@@ -84,6 +84,9 @@ impl InboxState {
     }
 }
 
+/// A pubsub topic and the content topics held on it at one service.
+pub type CriteriaGroup = (String, Vec<String>);
+
 #[derive(Debug, Default)]
 pub struct PushInbox {
     limits: InboxLimits,
@@ -149,6 +152,30 @@ impl PushInbox {
             }
             state.drop_unused_topics(content_topics.iter().cloned());
         });
+    }
+
+    /// Every service we hold criteria at, with them grouped by pubsub topic (sorted).
+    pub fn criteria(&self) -> Vec<(PeerId, Vec<CriteriaGroup>)> {
+        self.with_state(|state| {
+            state
+                .criteria
+                .iter()
+                .map(|(service, set)| {
+                    let mut by_pubsub: std::collections::BTreeMap<String, Vec<String>> =
+                        Default::default();
+                    for (pubsub, content) in set {
+                        by_pubsub
+                            .entry(pubsub.clone())
+                            .or_default()
+                            .push(content.clone());
+                    }
+                    for topics in by_pubsub.values_mut() {
+                        topics.sort();
+                    }
+                    (*service, by_pubsub.into_iter().collect())
+                })
+                .collect()
+        })
     }
 
     pub fn unsubscribed_all(&self, service: PeerId) {

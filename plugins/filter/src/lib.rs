@@ -14,6 +14,7 @@ pub mod admin;
 pub mod client;
 pub mod fan_out;
 pub mod inbox;
+pub mod keep_alive;
 pub mod metrics;
 pub mod plugin;
 pub mod recent_hashes;
@@ -28,6 +29,7 @@ pub use fan_out::{
     PushFanOut, PushSink, StreamPushSink,
 };
 pub use inbox::{InboxLimits, PushInbox, PushVerdict, PushedMessage};
+pub use keep_alive::{KEEP_ALIVE_INTERVAL, keep_alive};
 pub use plugin::{FilterPlugin, NAME};
 pub use rest::{FilterNode, FilterRest};
 pub use server::FilterServer;

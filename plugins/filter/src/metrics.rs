@@ -27,6 +27,8 @@ pub const RECENT_HASHES: &str = "rwaku_filter_recent_hashes";
 /// Client side: pushes received from a filter service, by `outcome` (kept, unsolicited,
 /// malformed).
 pub const CLIENT_PUSHES: &str = "rwaku_filter_client_pushes_total";
+/// Client side: keep-alive pings by `outcome` (ok, resubscribed, failed).
+pub const CLIENT_KEEP_ALIVE: &str = "rwaku_filter_client_keep_alive_total";
 /// Client side: pushed messages held for the REST routes.
 pub const CLIENT_CACHE_MESSAGES: &str = "rwaku_filter_client_cache_messages";
 /// Client side: pushed messages evicted (oldest first) from a full per-topic queue.

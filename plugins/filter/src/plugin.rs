@@ -85,6 +85,7 @@ impl Plugin<NodeContext> for FilterPlugin {
                     .map_err(|e| PluginError::new(NAME, e.to_string()))?;
                 ctx.health
                     .set_protocol("Filter Client", HealthState::Ready, None);
+                crate::keep_alive(client.clone(), crate::KEEP_ALIVE_INTERVAL);
                 Some((client, node))
             }
             None => None,

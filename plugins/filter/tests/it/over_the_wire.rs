@@ -266,6 +266,40 @@ fn subscriptions_expire_without_a_ping() {
 }
 
 #[test]
+fn keep_alive_pings_hold_a_subscription_past_the_service_timeout() {
+    run(async {
+        let service = service_node(|config| config.filter_subscription_timeout = 1).await;
+        let publisher = publisher_node(&service).await;
+        let (_node, client) = client_node(&service).await;
+        subscribe_ok(&client, &service).await;
+        let pinging = rwaku_plugin_filter::keep_alive(client.clone(), Duration::from_millis(300));
+        // Without pings the subscription is gone after 1 s (the test above).
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let sent = message("still subscribed");
+        publish(&publisher, &service, sent.clone()).await;
+        assert_eq!(one_push(&client).await.message, sent);
+        pinging.abort();
+    });
+}
+
+#[test]
+fn keep_alive_subscribes_again_when_the_service_forgot_us() {
+    run(async {
+        let service = service_node(|config| config.filter_subscription_timeout = 2).await;
+        let publisher = publisher_node(&service).await;
+        let (_node, client) = client_node(&service).await;
+        subscribe_ok(&client, &service).await;
+        // The first ping, at 3 s, finds the subscription expired and subscribes again.
+        let pinging = rwaku_plugin_filter::keep_alive(client.clone(), Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(3800)).await;
+        let sent = message("subscribed again");
+        publish(&publisher, &service, sent.clone()).await;
+        assert_eq!(one_push(&client).await.message, sent);
+        pinging.abort();
+    });
+}
+
+#[test]
 fn the_plugin_starts_a_client_for_filternode_and_refuses_a_bad_one() {
     use rwaku_actors::Supervisor;
     use rwaku_core::NodeConfig;
