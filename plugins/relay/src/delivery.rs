@@ -1,11 +1,9 @@
 //! What happens once a received gossip message is judged: the verdict goes back to gossipsub
-//! (exactly once per message), an accepted message goes on the bus, every outcome is counted,
-//! and a peer that keeps forwarding invalid messages is disconnected.
+//! (exactly once per message), an accepted message goes on the bus, and every outcome is
+//! counted. A Reject counts against the sender's gossipsub score (P4 on the shard's topic);
+//! the network driver disconnects peers whose score falls below the graylist threshold.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::sync::Arc;
 
 use rwaku_actors::{
     EventBus, NetworkHandle,
@@ -14,11 +12,7 @@ use rwaku_actors::{
 };
 use rwaku_core::{MessageAccepted, MessageHash, PubsubTopic, time::now_ns};
 
-use crate::{
-    metrics as names, penalties::SenderPenalties, stats::ShardStats, validation::Judgement,
-};
-
-pub type SharedPenalties = Arc<Mutex<SenderPenalties>>;
+use crate::{metrics as names, stats::ShardStats, validation::Judgement};
 
 /// The gossip message a judgement is about.
 #[derive(Debug, Clone)]
@@ -37,7 +31,6 @@ pub struct Delivery {
     pub network: NetworkHandle,
     pub bus: EventBus,
     pub stats: Arc<ShardStats>,
-    pub penalties: SharedPenalties,
 }
 
 impl Delivery {
@@ -76,25 +69,10 @@ impl Delivery {
             }
             Judgement::Reject { reason, .. } => {
                 tracing::debug!(peer = %received.source, topic = %self.topic_text, %reason, "relay message rejected");
-                self.penalise(received.source);
             }
             Judgement::Ignore { reason, .. } => {
                 tracing::debug!(peer = %received.source, topic = %self.topic_text, %reason, "relay message ignored");
             }
-        }
-    }
-
-    fn penalise(&self, peer: PeerId) {
-        let (crossed, tracked) = match self.penalties.lock() {
-            Ok(mut p) => (p.record_invalid(peer, &self.topic, Instant::now()), p.len()),
-            Err(_) => return,
-        };
-        metrics::gauge!(names::PENALISED_PEERS).set(tracked as f64);
-        if crossed {
-            metrics::counter!(names::BAD_PEER_DISCONNECTS, "when" => "crossed").increment(1);
-            tracing::info!(%peer, topic = %self.topic_text, "disconnecting a peer that keeps sending invalid messages");
-            let network = self.network.clone();
-            tokio::spawn(async move { network.disconnect(peer).await });
         }
     }
 }

@@ -8,7 +8,6 @@ mod checks;
 pub mod control;
 mod delivery;
 pub mod metrics;
-pub mod penalties;
 pub mod publish;
 pub mod rest;
 pub mod shard;
@@ -16,7 +15,7 @@ pub mod shard_set;
 pub mod stats;
 pub mod validation;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix::Actor;
 use rwaku_actors::NodeContext;
@@ -24,7 +23,6 @@ use rwaku_core::{HealthState, Plugin, PluginError, PubsubTopic};
 
 pub use checks::{RelayCheckError, check_generic};
 pub use control::RelayControl;
-pub use penalties::{PenaltyParams, SenderPenalties};
 pub use publish::{Publish, PublishError, PublishReceipt};
 pub use rest::{RelayMessageCache, RelayWakuMessage};
 pub use shard::{RelayShard, ShardDeps};
@@ -103,7 +101,6 @@ fn start_relay(ctx: &mut NodeContext, control: RelayControl) -> Result<(), Plugi
         network: ctx.network.clone(),
         bus: ctx.bus.clone(),
         validators: ctx.validators.clone(),
-        penalties: Arc::new(Mutex::new(SenderPenalties::default())),
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         metadata: Some(ctx.metadata.clone()),
     };

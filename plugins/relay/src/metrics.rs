@@ -24,11 +24,6 @@ pub const MESH_PEERS: &str = "libp2p_gossipsub_peers_per_topic_mesh";
 pub const TOPIC_PEERS: &str = "libp2p_gossipsub_peers_per_topic_gossipsub";
 /// Shards the node relays.
 pub const SHARDS: &str = "rwaku_relay_shards";
-/// Peers with a recorded invalid-message penalty.
-pub const PENALISED_PEERS: &str = "rwaku_relay_penalised_peers";
-/// Peers disconnected for sending invalid messages, by when (crossed = the penalty crossed
-/// the graylist threshold, reconnected = a penalised peer came back).
-pub const BAD_PEER_DISCONNECTS: &str = "rwaku_relay_bad_peer_disconnects_total";
 /// Publishes through the REST API or the control handle that were refused, by reason.
 pub const PUBLISH_REFUSED: &str = "rwaku_relay_publish_refused_total";
 /// Messages held in the REST cache, by kind (pubsub or content).

@@ -218,7 +218,6 @@ pub struct ShardDeps {
     pub network: NetworkHandle,
     pub bus: EventBus,
     pub validators: rwaku_actors::ValidatorRegistry,
-    pub penalties: crate::delivery::SharedPenalties,
     pub max_in_flight: usize,
     /// Where the relayed shards are announced (the metadata protocol); `None` in harnesses
     /// that run no metadata service.

@@ -1,18 +1,17 @@
 //! `RelayShardSet`: the registry of the shards this node relays. It starts one `RelayShard` per
-//! subscribed shard, subscribes and unsubscribes shards at runtime, and turns away peers that
-//! come back while still penalised for invalid messages.
+//! subscribed shard and subscribes and unsubscribes shards at runtime. (Peers that forward
+//! invalid messages are scored by gossipsub and disconnected by the network driver.)
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc};
 
 use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, ResponseActFuture,
-    ResponseFuture, StreamHandler, WrapFuture,
+    ResponseFuture, WrapFuture,
 };
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use rwaku_actors::{
-    NetworkEvent, PublishError, PublishReceipt, RelayPublish, metadata::AnnounceShards,
-    network::GossipMessage,
+    PublishError, PublishReceipt, RelayPublish, metadata::AnnounceShards, network::GossipMessage,
 };
 use rwaku_core::{PubsubTopic, topics::MAX_SHARD_INDEX};
 
@@ -114,7 +113,6 @@ impl RelayShardSet {
             network: self.deps.network.clone(),
             bus: self.deps.bus.clone(),
             stats: stats.clone(),
-            penalties: self.deps.penalties.clone(),
         };
         let validation = ShardValidation::new(
             topic.clone(),
@@ -161,16 +159,6 @@ impl Actor for RelayShardSet {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let events = self.deps.network.subscribe_events();
-        ctx.add_stream(futures::stream::unfold(events, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(event) => return Some((event, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        }));
         for topic in std::mem::take(&mut self.initial) {
             if self.shards.contains_key(&topic) {
                 continue;
@@ -191,29 +179,6 @@ impl Actor for RelayShardSet {
             );
         }
     }
-}
-
-impl StreamHandler<NetworkEvent> for RelayShardSet {
-    fn handle(&mut self, event: NetworkEvent, _ctx: &mut Self::Context) {
-        let NetworkEvent::PeerConnected { peer, .. } = event else {
-            return;
-        };
-        let graylisted = self
-            .deps
-            .penalties
-            .lock()
-            .map(|mut p| p.is_graylisted(&peer, Instant::now()))
-            .unwrap_or(false);
-        if graylisted {
-            metrics::counter!(names::BAD_PEER_DISCONNECTS, "when" => "reconnected").increment(1);
-            tracing::info!(%peer, "a peer penalised for invalid messages came back; disconnecting");
-            let network = self.deps.network.clone();
-            tokio::spawn(async move { network.disconnect(peer).await });
-        }
-    }
-
-    /// The event stream ends with the driver; the shards keep their state until then.
-    fn finished(&mut self, _ctx: &mut Self::Context) {}
 }
 
 impl Handler<SubscribeShard> for RelayShardSet {
@@ -332,7 +297,6 @@ impl Handler<RelayPublish> for RelayShardSet {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
 
     use actix::{Actor, Context, Handler, MessageResult};
     use rwaku_actors::{
@@ -343,7 +307,7 @@ mod tests {
     use rwaku_core::WakuMessage;
 
     use super::*;
-    use crate::{control::RelayControl, penalties::SenderPenalties, publish::PublishError};
+    use crate::{control::RelayControl, publish::PublishError};
 
     /// Refuses every message.
     struct RefuseAll;
@@ -377,7 +341,6 @@ mod tests {
             network,
             bus: EventBus::default(),
             validators,
-            penalties: Arc::new(Mutex::new(SenderPenalties::default())),
             max_in_flight: 4,
             metadata: None,
         };
