@@ -270,14 +270,20 @@ impl NodeConfig {
 
     /// The `--rate-limit` entry for `protocol` (a protocol entry wins over the global one).
     pub fn rate_limit_for(&self, protocol: &str) -> Option<RateLimitSpec> {
+        self.rate_limit_for_any(&[protocol])
+    }
+
+    /// The first `--rate-limit` entry naming one of `protocols` (in that order of
+    /// preference), else the global one: store v3 takes `storev3`, then `store`.
+    pub fn rate_limit_for_any(&self, protocols: &[&str]) -> Option<RateLimitSpec> {
         let specs: Vec<RateLimitSpec> = self
             .rate_limit
             .iter()
             .filter_map(|s| RateLimitSpec::parse(s).ok())
             .collect();
-        specs
+        protocols
             .iter()
-            .find(|s| s.protocol.as_deref() == Some(protocol))
+            .find_map(|p| specs.iter().find(|s| s.protocol.as_deref() == Some(*p)))
             .or_else(|| specs.iter().find(|s| s.protocol.is_none()))
             .cloned()
     }
@@ -297,6 +303,20 @@ impl NodeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_prefer_the_named_protocol_then_the_global_entry() {
+        let config = NodeConfig {
+            rate_limit: vec!["9/1s".into(), "store:5/1m".into(), "lightpush:2/1s".into()],
+            ..Default::default()
+        };
+        let volume = |protocols: &[&str]| config.rate_limit_for_any(protocols).map(|s| s.volume);
+        assert_eq!(volume(&["storev3", "store"]), Some(5));
+        assert_eq!(volume(&["lightpush"]), Some(2));
+        assert_eq!(volume(&["px"]), Some(9), "the global entry");
+        let none = NodeConfig::default();
+        assert_eq!(none.rate_limit_for("filter"), None);
+    }
 
     #[test]
     fn defaults_follow_nwaku() {

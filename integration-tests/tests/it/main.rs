@@ -8,4 +8,5 @@ mod oversized_frames;
 mod relay_mesh;
 mod relay_rest;
 mod shared_pg_store;
+mod store_rate_limit;
 mod two_nodes;

@@ -7,6 +7,8 @@ pub mod status {
     pub const SUCCESS: u32 = 200;
     pub const BAD_RESPONSE: u32 = 300;
     pub const BAD_REQUEST: u32 = 400;
+    /// Rate limited; answered with request id "N/A", before the request is decoded.
+    pub const TOO_MANY_REQUESTS: u32 = 429;
     pub const SERVICE_UNAVAILABLE: u32 = 503;
 }
 

@@ -63,6 +63,7 @@ impl Plugin<NodeContext> for StorePlugin {
         let health = ctx.health.clone();
         let network = ctx.network.clone();
         let bus = ctx.bus.subscribe_accepted();
+        let rate_limit = ctx.config.rate_limit_for_any(&["storev3", "store"]);
         let critical = ctx.critical_failures();
         let shared: SharedStore = Arc::new(tokio::sync::OnceCell::new());
         rest::add_routes(ctx, shared.clone());
@@ -90,7 +91,9 @@ impl Plugin<NodeContext> for StorePlugin {
                 return;
             }
             StoreArchiver::new(store.clone(), bus).start();
-            StoreQueryServer::new(store.clone(), network).start();
+            StoreQueryServer::new(store.clone(), network)
+                .with_rate_limit(rate_limit)
+                .start();
             let _ = shared.set(store.clone());
             health.set_protocol("Store", HealthState::Ready, None);
             tracing::info!("store ready");

@@ -1,16 +1,23 @@
 //! `StoreQueryServer`: serves `/vac/waku/store-query/3.0.0`. Each request is decoded, run
 //! against the archive and answered with one `StoreQueryResponse`; an undecodable request
-//! gets 400 with request id "N/A", as nwaku answers.
+//! gets 400 with request id "N/A", as nwaku answers. With a `--rate-limit storev3:` (or
+//! `store:`, or a global) entry, a peer over its budget gets 429, also with "N/A" (nwaku
+//! refuses before decoding).
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use actix::{Actor, AsyncContext, Context, Handler, ResponseFuture};
 use bytes::Bytes;
 use prost::Message;
 use rwaku_actors::{
-    NetworkHandle,
+    NetworkHandle, PeerRateLimiter,
+    libp2p::PeerId,
     stream_server::{self, InboundRequest, ServeConfig},
 };
+use rwaku_core::RateLimitSpec;
 use rwaku_protocols::{UNKNOWN_REQUEST_ID, store};
 
 use crate::{AnyStore, MessageStore, status, store_v3};
@@ -18,11 +25,33 @@ use crate::{AnyStore, MessageStore, status, store_v3};
 pub struct StoreQueryServer {
     store: Arc<AnyStore>,
     network: NetworkHandle,
+    limiter: Option<Arc<Mutex<PeerRateLimiter>>>,
 }
 
 impl StoreQueryServer {
     pub fn new(store: Arc<AnyStore>, network: NetworkHandle) -> Self {
-        Self { store, network }
+        Self {
+            store,
+            network,
+            limiter: None,
+        }
+    }
+
+    /// Each remote peer may query `spec.volume` times per `spec.period`.
+    pub fn with_rate_limit(mut self, spec: Option<RateLimitSpec>) -> Self {
+        self.limiter = spec.map(|s| Arc::new(Mutex::new(PeerRateLimiter::from_spec(&s))));
+        self
+    }
+}
+
+fn admit(limiter: &Option<Arc<Mutex<PeerRateLimiter>>>, peer: PeerId) -> bool {
+    match limiter {
+        None => true,
+        // A poisoned lock only means a panic elsewhere; the buckets are still usable.
+        Some(l) => l
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(peer, Instant::now()),
     }
 }
 
@@ -39,6 +68,23 @@ impl Actor for StoreQueryServer {
 
 /// Answers one encoded request; shared by the protocol server and the REST endpoint.
 pub async fn answer(store: &AnyStore, body: &[u8]) -> store::pb::StoreQueryResponse {
+    answer_admitted(store, body, true).await
+}
+
+/// `answer`, unless `admitted` is false: then 429 without decoding the request.
+async fn answer_admitted(
+    store: &AnyStore,
+    body: &[u8],
+    admitted: bool,
+) -> store::pb::StoreQueryResponse {
+    if !admitted {
+        metrics::counter!("waku_store_errors", "type" => "rate_limited").increment(1);
+        return store_v3::failure(
+            UNKNOWN_REQUEST_ID.into(),
+            status::TOO_MANY_REQUESTS,
+            "too many requests".into(),
+        );
+    }
     let started = std::time::Instant::now();
     let request = match store::pb::StoreQueryRequest::decode(body) {
         Ok(r) => r,
@@ -80,10 +126,11 @@ impl Handler<InboundRequest> for StoreQueryServer {
 
     fn handle(&mut self, request: InboundRequest, _ctx: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
+        let limiter = self.limiter.clone();
         Box::pin(async move {
-            Some(Bytes::from(
-                answer(&store, &request.body).await.encode_to_vec(),
-            ))
+            let admitted = admit(&limiter, request.peer);
+            let response = answer_admitted(&store, &request.body, admitted).await;
+            Some(Bytes::from(response.encode_to_vec()))
         })
     }
 }
