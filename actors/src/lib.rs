@@ -15,6 +15,7 @@ pub mod relay_port;
 pub mod rest_message;
 pub mod rest_routes;
 pub mod runtime;
+pub mod service_rate_limit;
 pub mod stream_server;
 pub mod supervisor;
 pub mod validation;
@@ -25,6 +26,7 @@ pub use health::HealthRegistry;
 pub use network::{NetworkCommand, NetworkEvent, NetworkHandle};
 pub use rate_limit::PeerRateLimiter;
 pub use relay_port::{PublishError, PublishReceipt, RelayPort, RelayPublish};
+pub use service_rate_limit::ServiceRateLimiter;
 pub use supervisor::Supervisor;
 pub use validation::{ValidateMessage, ValidationOutcome, ValidatorRegistry};
 

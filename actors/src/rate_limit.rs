@@ -1,5 +1,6 @@
-//! Per-peer token buckets for the request/response protocols (filter, lightpush, peer
-//! exchange), sized from a `--rate-limit` entry. A peer that asks faster than its bucket
+//! Per-peer token buckets, sized from a `--rate-limit` entry: filter's limit, which nwaku too
+//! applies to each peer alone (store, lightpush and peer exchange share a node-wide budget:
+//! `service_rate_limit.rs`). A peer that asks faster than its bucket
 //! refills is told TOO_MANY_REQUESTS by the protocol; the map of buckets is bounded, and the
 //! peers that have been quiet longest are forgotten first.
 

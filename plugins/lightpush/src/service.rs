@@ -9,7 +9,7 @@ use std::{
 };
 
 use prost::Message;
-use rwaku_actors::{PeerRateLimiter, RelayPort, libp2p::PeerId};
+use rwaku_actors::{RelayPort, ServiceRateLimiter, libp2p::PeerId};
 use rwaku_core::{
     ClusterId, ContentTopic, MAX_WAKU_MESSAGE_SIZE, NodeConfig, PubsubTopic, RateLimitSpec,
     WakuMessage, autosharding,
@@ -39,7 +39,7 @@ pub struct LightpushService {
     cluster: ClusterId,
     /// 0: static sharding only, a request must name its pubsub topic.
     num_shards_in_network: u16,
-    limiter: Option<Mutex<PeerRateLimiter>>,
+    limiter: Option<Mutex<ServiceRateLimiter>>,
     publish_timeout: Duration,
 }
 
@@ -64,9 +64,10 @@ impl LightpushService {
         }
     }
 
-    /// Each remote peer may push `spec.volume` requests per `spec.period`.
+    /// The node serves `spec.volume` requests per `spec.period`, no peer more than its share
+    /// (nwaku's service limit, `rwaku_actors::service_rate_limit`).
     pub fn with_rate_limit(mut self, spec: &RateLimitSpec) -> Self {
-        self.limiter = Some(Mutex::new(PeerRateLimiter::from_spec(spec)));
+        self.limiter = Some(Mutex::new(ServiceRateLimiter::from_spec(spec)));
         self
     }
 
@@ -367,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_over_its_limit_gets_429_and_others_do_not() {
+    fn once_the_node_budget_is_spent_every_peer_gets_429() {
         let spec = RateLimitSpec::parse("lightpush:2/1m").expect("a valid spec");
         let service = LightpushService::new(RelayPort::default(), 16, 0).with_rate_limit(&spec);
         let (a, b) = (PeerId::random(), PeerId::random());
@@ -392,7 +393,8 @@ mod tests {
                 (UNKNOWN_REQUEST_ID.into(), 429)
             ]
         );
-        assert_eq!(run(service.answer_v3(b, &body)).status_code, 500);
+        // nwaku's service limit is the node's: another peer finds it spent too.
+        assert_eq!(run(service.answer_v3(b, &body)).status_code, 429);
         let v2 = run(service.answer_v2(a, &[]));
         assert_eq!(v2.request_id, UNKNOWN_REQUEST_ID);
         let response = v2.response.unwrap_or_default();

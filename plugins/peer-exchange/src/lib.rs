@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix::{Actor, Addr};
 use rwaku_actors::{
-    NetworkHandle, NodeContext, PeerRateLimiter,
+    NetworkHandle, NodeContext, ServiceRateLimiter,
     libp2p::{Multiaddr, PeerId, multiaddr::Protocol},
 };
 use rwaku_core::{HealthState, Plugin, PluginError};
@@ -91,7 +91,7 @@ impl Plugin<NodeContext> for PeerExchangePlugin {
         }
         let limiter = config
             .rate_limit_for("px")
-            .map(|s| PeerRateLimiter::from_spec(&s));
+            .map(|s| ServiceRateLimiter::from_spec(&s));
         let server =
             PeerExchangeServer::new(cache, ctx.network.clone(), limiter, config.peer_exchange)
                 .start();

@@ -9,7 +9,7 @@ use actix::{Actor, AsyncContext, Context, Handler, Message as ActixMessage};
 use bytes::Bytes;
 use prost::Message;
 use rwaku_actors::{
-    NetworkHandle, PeerRateLimiter,
+    NetworkHandle, ServiceRateLimiter,
     libp2p::PeerId,
     stream_server::{self, InboundRequest, ServeConfig},
 };
@@ -32,7 +32,7 @@ impl ActixMessage for AddRecords {
 pub struct PeerExchangeServer {
     cache: PeerExchangeCache,
     network: NetworkHandle,
-    limiter: Option<PeerRateLimiter>,
+    limiter: Option<ServiceRateLimiter>,
     serve: bool,
 }
 
@@ -41,7 +41,7 @@ impl PeerExchangeServer {
     pub fn new(
         cache: PeerExchangeCache,
         network: NetworkHandle,
-        limiter: Option<PeerRateLimiter>,
+        limiter: Option<ServiceRateLimiter>,
         serve: bool,
     ) -> Self {
         Self {

@@ -1,7 +1,7 @@
 //! `StoreQueryServer`: serves `/vac/waku/store-query/3.0.0`. Each request is decoded, run
 //! against the archive and answered with one `StoreQueryResponse`; an undecodable request
 //! gets 400 with request id "N/A", as nwaku answers. With a `--rate-limit storev3:` (or
-//! `store:`, or a global) entry, a peer over its budget gets 429, also with "N/A" (nwaku
+//! `store:`, or a global) entry, a peer over its share of the node's budget gets 429, also with "N/A" (nwaku
 //! refuses before decoding).
 
 use std::{
@@ -13,7 +13,7 @@ use actix::{Actor, AsyncContext, Context, Handler, ResponseFuture};
 use bytes::Bytes;
 use prost::Message;
 use rwaku_actors::{
-    NetworkHandle, PeerRateLimiter,
+    NetworkHandle, ServiceRateLimiter,
     libp2p::PeerId,
     stream_server::{self, InboundRequest, ServeConfig},
 };
@@ -25,7 +25,7 @@ use crate::{AnyStore, MessageStore, status, store_v3};
 pub struct StoreQueryServer {
     store: Arc<AnyStore>,
     network: NetworkHandle,
-    limiter: Option<Arc<Mutex<PeerRateLimiter>>>,
+    limiter: Option<Arc<Mutex<ServiceRateLimiter>>>,
 }
 
 impl StoreQueryServer {
@@ -37,14 +37,15 @@ impl StoreQueryServer {
         }
     }
 
-    /// Each remote peer may query `spec.volume` times per `spec.period`.
+    /// The node answers `spec.volume` queries per `spec.period`, no peer more than its share
+    /// (nwaku's service limit, `rwaku_actors::service_rate_limit`).
     pub fn with_rate_limit(mut self, spec: Option<RateLimitSpec>) -> Self {
-        self.limiter = spec.map(|s| Arc::new(Mutex::new(PeerRateLimiter::from_spec(&s))));
+        self.limiter = spec.map(|s| Arc::new(Mutex::new(ServiceRateLimiter::from_spec(&s))));
         self
     }
 }
 
-fn admit(limiter: &Option<Arc<Mutex<PeerRateLimiter>>>, peer: PeerId) -> bool {
+fn admit(limiter: &Option<Arc<Mutex<ServiceRateLimiter>>>, peer: PeerId) -> bool {
     match limiter {
         None => true,
         // A poisoned lock only means a panic elsewhere; the buckets are still usable.
