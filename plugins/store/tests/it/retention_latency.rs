@@ -1,7 +1,9 @@
 //! Queries keep answering while retention cleans up: a query loop runs during a retention
-//! run that removes half the data; its worst latency is printed and checked against a
-//! generous bound (shared CI machines are noisy, so this guards against stalls of seconds —
-//! the nwaku failure — not against milliseconds).
+//! run that removes half the data, until the space is freed (PostgreSQL drops detached
+//! partitions after answering); its worst latency is printed and checked against a bound
+//! five times the 100 ms, as shared CI machines run many tests at once on a debug
+//! build (measured here: 20-27 ms on PostgreSQL, 1-5 ms on SQLite). It catches stalls — the
+//! nwaku failure — not milliseconds; `benches/store.rs` measures those.
 
 use std::{
     sync::{
@@ -15,7 +17,7 @@ use rwaku_plugin_store::{MessageStore, RetentionPolicy, StoreQuery};
 
 use crate::fixtures::{self, BASE_NS, DAY, PUBSUB_A, SECOND, message};
 
-const BOUND: Duration = Duration::from_secs(2);
+const BOUND: Duration = Duration::from_millis(500);
 
 async fn fill<S: MessageStore>(store: &S) -> Vec<rwaku_core::MessageHash> {
     let mut recent = Vec::new();
@@ -98,6 +100,8 @@ async fn measure<S: MessageStore>(name: &str, store: S) {
         .await
         .expect("retention");
     let took = t.elapsed();
+    // Waits for the space to be given back.
+    store.database_size().await.expect("size");
     stop.store(true, Ordering::Relaxed);
     let (worst, n) = during.await.expect("query loop");
     println!(
