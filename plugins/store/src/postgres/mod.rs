@@ -79,9 +79,9 @@ impl PgConfig {
             pg,
             target,
             schema: "public".into(),
-            pool_size: default_pool_size(2),
+            pool_size: default_pool_size(DEFAULT_WRITERS),
             max_batch: 2000,
-            writers: 2,
+            writers: DEFAULT_WRITERS,
             max_pending: 50_000,
             partition_seconds: 86_400,
             partitions_ahead: 2,
@@ -93,6 +93,9 @@ impl PgConfig {
         }
     }
 }
+
+/// Writer tasks by default: one commits while the other collects the next group.
+const DEFAULT_WRITERS: usize = 2;
 
 /// Two connections per core for queries (PostgreSQL's own rule of thumb), plus one per
 /// writer. Measured on 2 cores with 25 concurrent query clients: a pool of 4 answered 1,116
@@ -272,6 +275,7 @@ impl PgStore {
         let (state, _) = watch::channel(PgState::Connecting);
         let shared = Arc::new(PgShared {
             width_s: AtomicI64::new(config.partition_seconds.max(1)),
+            // 8 KiB pages until the server's block size is read at start.
             toast_chunk: AtomicUsize::new(1996),
             config,
             pool,
