@@ -333,6 +333,27 @@ pub async fn start_light_node() -> anyhow::Result<(RunningNode, tempfile::TempDi
 }
 
 /// Stops every node.
+/// A store v3 query from `light` to `store` over the wire, dialling it first.
+pub async fn store_query(
+    light: &RunningNode,
+    store: &MeshNode,
+    request: &rwaku_protocols::store::pb::StoreQueryRequest,
+) -> anyhow::Result<rwaku_protocols::store::pb::StoreQueryResponse> {
+    light
+        .network
+        .dial(store.address.parse()?)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mut control = light.network.stream_control();
+    Ok(rwaku_plugin_store::client::query(
+        &mut control,
+        store.peer_id,
+        request,
+        std::time::Duration::from_secs(5),
+    )
+    .await?)
+}
+
 pub async fn shutdown(nodes: Vec<MeshNode>) {
     for node in nodes {
         node.node.shutdown().await;

@@ -12,7 +12,7 @@ use rwaku_integration_tests::{
     eventually,
     mesh::{self, NodeSpec, shard_topic},
 };
-use rwaku_plugin_store::{StorePlugin, client};
+use rwaku_plugin_store::StorePlugin;
 use rwaku_protocols::store::pb;
 
 const SHARD: u16 = 32;
@@ -81,11 +81,6 @@ async fn query_all(
     light: &RunningNode,
     store: &mesh::MeshNode,
 ) -> anyhow::Result<pb::StoreQueryResponse> {
-    light
-        .network
-        .dial(store.address.parse()?)
-        .await
-        .map_err(anyhow::Error::msg)?;
     let request = pb::StoreQueryRequest {
         request_id: format!("shared-{}", store.name),
         include_data: Some(true),
@@ -95,14 +90,7 @@ async fn query_all(
         pagination_limit: Some(100),
         ..Default::default()
     };
-    let mut control = light.network.stream_control();
-    Ok(client::query(
-        &mut control,
-        store.peer_id,
-        &request,
-        Duration::from_secs(5),
-    )
-    .await?)
+    mesh::store_query(light, store, &request).await
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rwaku_actors::supervisor::RunningNode;
 use rwaku_integration_tests::mesh::{self, NodeSpec, shard_topic};
-use rwaku_plugin_store::{StorePlugin, client};
+use rwaku_plugin_store::StorePlugin;
 use rwaku_protocols::store::pb;
 
 const SHARD: u16 = 32;
@@ -16,11 +16,6 @@ async fn ask(
     store: &mesh::MeshNode,
     id: &str,
 ) -> anyhow::Result<pb::StoreQueryResponse> {
-    light
-        .network
-        .dial(store.address.parse()?)
-        .await
-        .map_err(anyhow::Error::msg)?;
     let request = pb::StoreQueryRequest {
         request_id: id.into(),
         include_data: Some(true),
@@ -28,14 +23,7 @@ async fn ask(
         content_topics: vec!["/rwaku-test/1/limited/proto".into()],
         ..Default::default()
     };
-    let mut control = light.network.stream_control();
-    Ok(client::query(
-        &mut control,
-        store.peer_id,
-        &request,
-        Duration::from_secs(5),
-    )
-    .await?)
+    mesh::store_query(light, store, &request).await
 }
 
 #[test]
