@@ -111,7 +111,7 @@ impl FilterClient {
         Ok(FilterSubscribeResponse::decode(body)?)
     }
 
-    fn request(
+    pub(crate) fn request(
         request_id: String,
         kind: FilterSubscribeType,
         pubsub_topic: Option<&str>,

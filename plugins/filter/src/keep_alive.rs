@@ -7,11 +7,7 @@
 use std::time::Duration;
 
 use rwaku_actors::libp2p::PeerId;
-use rwaku_protocols::filter::{
-    MAX_CONTENT_TOPICS_PER_REQUEST,
-    pb::{FilterSubscribeRequest, FilterSubscribeType},
-    status,
-};
+use rwaku_protocols::filter::{MAX_CONTENT_TOPICS_PER_REQUEST, pb::FilterSubscribeType, status};
 
 use crate::{
     FilterClient, client::is_success, inbox::CriteriaGroup, metrics as names, new_request_id,
@@ -42,12 +38,13 @@ async fn refresh(client: &FilterClient, service: PeerId, groups: &[CriteriaGroup
         Ok(answer) if answer.status_code == status::NOT_FOUND => {
             for (pubsub, topics) in groups {
                 for chunk in topics.chunks(MAX_CONTENT_TOPICS_PER_REQUEST) {
-                    let request = FilterSubscribeRequest {
-                        request_id: new_request_id(),
-                        filter_subscribe_type: Some(FilterSubscribeType::Subscribe as i32),
-                        pubsub_topic: Some(pubsub.clone()),
-                        content_topics: chunk.to_vec(),
-                    };
+                    // Not `FilterClient::subscribe`: the inbox already holds these criteria.
+                    let request = FilterClient::request(
+                        new_request_id(),
+                        FilterSubscribeType::Subscribe,
+                        Some(pubsub),
+                        chunk,
+                    );
                     match client.send(service, &request).await {
                         Ok(r) if is_success(r.status_code) => {}
                         other => {

@@ -4,17 +4,13 @@
 //! `store:`, or a global) entry, a peer over its share of the node's budget gets 429, also with "N/A" (nwaku
 //! refuses before decoding).
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
 use actix::{Actor, AsyncContext, Context, Handler, ResponseFuture};
 use bytes::Bytes;
 use prost::Message;
 use rwaku_actors::{
     NetworkHandle, ServiceRateLimiter,
-    libp2p::PeerId,
     stream_server::{self, InboundRequest, ServeConfig},
 };
 use rwaku_core::RateLimitSpec;
@@ -25,7 +21,7 @@ use crate::{AnyStore, MessageStore, status, store_v3};
 pub struct StoreQueryServer {
     store: Arc<AnyStore>,
     network: NetworkHandle,
-    limiter: Option<Arc<Mutex<ServiceRateLimiter>>>,
+    limiter: Option<ServiceRateLimiter>,
 }
 
 impl StoreQueryServer {
@@ -40,19 +36,8 @@ impl StoreQueryServer {
     /// The node answers `spec.volume` queries per `spec.period`, no peer more than its share
     /// (nwaku's service limit, `rwaku_actors::service_rate_limit`).
     pub fn with_rate_limit(mut self, spec: Option<RateLimitSpec>) -> Self {
-        self.limiter = spec.map(|s| Arc::new(Mutex::new(ServiceRateLimiter::from_spec(&s))));
+        self.limiter = spec.map(|s| ServiceRateLimiter::from_spec(&s));
         self
-    }
-}
-
-fn admit(limiter: &Option<Arc<Mutex<ServiceRateLimiter>>>, peer: PeerId) -> bool {
-    match limiter {
-        None => true,
-        // A poisoned lock only means a panic elsewhere; the buckets are still usable.
-        Some(l) => l
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .allow(peer, Instant::now()),
     }
 }
 
@@ -126,10 +111,13 @@ impl Handler<InboundRequest> for StoreQueryServer {
     type Result = ResponseFuture<Option<Bytes>>;
 
     fn handle(&mut self, request: InboundRequest, _ctx: &mut Self::Context) -> Self::Result {
+        // Counted when the request arrives, on the actor, so no lock is needed.
+        let admitted = match &mut self.limiter {
+            Some(limiter) => limiter.allow(request.peer, Instant::now()),
+            None => true,
+        };
         let store = self.store.clone();
-        let limiter = self.limiter.clone();
         Box::pin(async move {
-            let admitted = admit(&limiter, request.peer);
             let response = answer_admitted(&store, &request.body, admitted).await;
             Some(Bytes::from(response.encode_to_vec()))
         })
